@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, server-rendered pages, and the app factory."""
