@@ -69,3 +69,10 @@ class ConfigurationError(TwostepError):
 
     code = "CONFIGURATION_ERROR"
     default_message = "The configuration is invalid."
+
+
+class MailError(TwostepError):
+    """A message could not be handed to the mail server."""
+
+    code = "MAIL_ERROR"
+    default_message = "The message could not be sent."
