@@ -76,3 +76,104 @@ class MailError(TwostepError):
 
     code = "MAIL_ERROR"
     default_message = "The message could not be sent."
+
+
+# --- domain errors raised by the services -------------------------------------------------
+
+
+class InvalidCredentials(TwostepError):
+    """Email or password wrong, or the account cannot sign in. Deliberately unspecific."""
+
+    code = "INVALID_CREDENTIALS"
+    default_message = "The email or password is incorrect."
+
+
+class InvalidCode(TwostepError):
+    """A one-time code, backup code or token was wrong, used, or expired."""
+
+    code = "INVALID_CODE"
+    default_message = "The code is invalid or has already been used."
+
+
+class ChallengeExpired(TwostepError):
+    """A login or step-up challenge is unknown, finished, or past its expiry."""
+
+    code = "CHALLENGE_EXPIRED"
+    default_message = "This sign-in attempt has expired. Please start again."
+
+
+class TooManyAttempts(TwostepError):
+    """Too many failures or requests; try again after ``retry_after`` seconds."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    default_message = "Too many attempts. Please try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message)
+
+
+class ElevationRequired(TwostepError):
+    """The operation needs a session elevated with a fresh second factor."""
+
+    code = "ELEVATION_REQUIRED"
+    default_message = "Confirm with a code from your authenticator to continue."
+
+
+class EnrollmentRequired(TwostepError):
+    """Policy requires a second factor and the user has none yet."""
+
+    code = "MFA_ENROLLMENT_REQUIRED"
+    default_message = "Set up two-factor authentication to continue."
+
+
+class MissingClaim(TwostepError):
+    """The token lacks a claim the resource requires."""
+
+    code = "MISSING_CLAIM"
+    default_message = "Your session is not allowed to do this."
+
+    def __init__(self, claim: str, message: str | None = None) -> None:
+        self.claim = claim
+        super().__init__(message)
+
+
+class InvalidInput(TwostepError):
+    """Input failed a domain rule; ``field`` names the offending field."""
+
+    code = "VALIDATION_ERROR"
+    default_message = "The input is invalid."
+
+    def __init__(self, field: str, message: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class WeakPassword(InvalidInput):
+    """A new password breaks the password policy."""
+
+    default_message = "Choose a longer or less common password."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("password", message)
+
+
+class NotFound(TwostepError):
+    """The resource does not exist or does not belong to the caller."""
+
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class Forbidden(TwostepError):
+    """The caller is authenticated but not allowed to do this."""
+
+    code = "FORBIDDEN"
+    default_message = "You are not allowed to do this."
+
+
+class Unauthenticated(TwostepError):
+    """No valid session: the token is missing, invalid, expired or revoked."""
+
+    code = "UNAUTHENTICATED"
+    default_message = "Please sign in."
