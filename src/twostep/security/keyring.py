@@ -1,0 +1,242 @@
+"""AES-256-GCM keys with ids, for secrets at rest.
+
+Invariants:
+
+- Encryption always uses the primary key; decryption accepts any key of the ring, so rotation
+  (:meth:`Keyring.rotated`, then :meth:`Keyring.reencrypt` row by row) never strands a secret.
+- Each ciphertext is ``nonce (12 random bytes) || AES-GCM ciphertext and tag``. Its key id is
+  stored beside it (:class:`Sealed`), and the associated data binds both the key id and the
+  *owner* (e.g. ``"totp_device:42"``), so a ciphertext copied onto another row, or relabelled
+  with another key id, fails authentication instead of decrypting.
+- Nonces are random, so NIST SP 800-38D caps one key at 2**32 encryptions. Secrets are sealed
+  once per enrollment or rotation, many orders of magnitude below that.
+- The pepper for keyed hashes is a separate 32-byte random value kept in the ring. It is *not*
+  derived from any AES key and never changes on rotation, because every stored keyed hash
+  (backup codes, reset tokens, throttle keys) would silently stop matching if it did.
+- Key ids are random, so two independently generated rings never share one: opening a value
+  with the wrong ring reports an unknown key id rather than a baffling tamper error.
+- No key material appears in ``repr`` or ``str``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from twostep.errors import DecryptionError, KeyringError
+from twostep.security import keyfile
+from twostep.security.secret import SecretBytes
+
+KEY_BYTES = 32
+PEPPER_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_AAD_PREFIX = b"twostep.keyring.v1\x00"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Sealed:
+    """A ciphertext and the id of the key that sealed it: the two columns stored per secret."""
+
+    key_id: str
+    ciphertext: bytes
+
+    def __repr__(self) -> str:
+        return f"Sealed(key_id={self.key_id!r}, ciphertext=<{len(self.ciphertext)} bytes>)"
+
+
+def associated_data(key_id: str, owner: str) -> bytes:
+    """The AEAD associated data: a version tag, the length-prefixed key id, then the owner.
+
+    The length prefix makes the encoding unambiguous, so no (key id, owner) pair can pose as
+    another. This layout is a storage format: changing it makes every stored secret unreadable.
+    """
+    kid = key_id.encode("ascii")
+    return _AAD_PREFIX + len(kid).to_bytes(1, "big") + kid + owner.encode("utf-8")
+
+
+def _new_key_id(taken: Mapping[str, object]) -> str:
+    while True:
+        key_id = secrets.token_hex(6)
+        if key_id not in taken:
+            return key_id
+
+
+def _check_owner(owner: str) -> None:
+    if not isinstance(owner, str) or not owner:
+        raise ValueError("owner must be a non-empty string, e.g. 'totp_device:42'")
+
+
+class Keyring:
+    """An immutable set of AES-256-GCM keys, one of them primary, plus a pepper.
+
+    >>> ring = Keyring.generate()
+    >>> sealed = ring.encrypt(b"JBSWY3DPEHPK3PXP", owner="totp_device:1")
+    >>> ring.rotated().decrypt(sealed, owner="totp_device:1")
+    b'JBSWY3DPEHPK3PXP'
+    """
+
+    __slots__ = ("_keys", "_secrets", "_primary", "_pepper")
+
+    def __init__(self, *, keys: Mapping[str, bytes], primary_key_id: str, pepper: bytes) -> None:
+        """Build a ring from raw keys, listed oldest first. Raises :class:`KeyringError`."""
+        if not keys:
+            raise KeyringError("keyring: a keyring needs at least one key")
+        self._keys: dict[str, AESGCM] = {}
+        for key_id, secret in keys.items():
+            if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+                raise KeyringError(
+                    f"keyring: key id {key_id!r} must be 1-64 characters of "
+                    "letters, digits, '.', '_' or '-', starting with a letter or digit"
+                )
+            if not isinstance(secret, bytes) or len(secret) != KEY_BYTES:
+                raise KeyringError(
+                    f"keyring: key {key_id!r} must be {KEY_BYTES} bytes for {keyfile.KIND_AES_GCM}"
+                )
+            self._keys[key_id] = AESGCM(secret)
+        if primary_key_id not in self._keys:
+            raise KeyringError(f"keyring: primary key {primary_key_id!r} is not among the keys")
+        if not isinstance(pepper, bytes) or len(pepper) != PEPPER_BYTES:
+            raise KeyringError(f"keyring: the pepper must be {PEPPER_BYTES} bytes")
+        self._primary = primary_key_id
+        self._pepper = SecretBytes(pepper)
+        self._secrets = {key_id: SecretBytes(secret) for key_id, secret in keys.items()}
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        """A new ring with one fresh primary key and a fresh pepper."""
+        key_id = _new_key_id({})
+        return cls(
+            keys={key_id: AESGCM.generate_key(bit_length=256)},
+            primary_key_id=key_id,
+            pepper=secrets.token_bytes(PEPPER_BYTES),
+        )
+
+    def rotated(self) -> Keyring:
+        """A new ring whose primary is a fresh key; old keys stay for decryption, pepper too."""
+        key_id = _new_key_id(self._keys)
+        keys = self._raw_keys()
+        keys[key_id] = AESGCM.generate_key(bit_length=256)
+        return Keyring(keys=keys, primary_key_id=key_id, pepper=self._pepper.reveal())
+
+    def retired(self, key_id: str) -> Keyring:
+        """A new ring without ``key_id``, once nothing is sealed with it. Never the primary."""
+        if key_id not in self._keys:
+            raise KeyringError(f"keyring: no key {key_id!r} to retire")
+        if key_id == self._primary:
+            raise KeyringError(f"keyring: key {key_id!r} is the primary and cannot be retired")
+        keys = self._raw_keys()
+        del keys[key_id]
+        return Keyring(keys=keys, primary_key_id=self._primary, pepper=self._pepper.reveal())
+
+    def _raw_keys(self) -> dict[str, bytes]:
+        return {key_id: secret.reveal() for key_id, secret in self._secrets.items()}
+
+    # --- inspection -----------------------------------------------------------------------
+
+    @property
+    def primary_key_id(self) -> str:
+        """The id of the key every new ciphertext is sealed with."""
+        return self._primary
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every key id, oldest first."""
+        return tuple(self._keys)
+
+    @property
+    def pepper(self) -> bytes:
+        """The 32-byte HMAC key for :func:`twostep.security.keyed_hash`; stable across rotation."""
+        return self._pepper.reveal()
+
+    def __repr__(self) -> str:
+        return f"Keyring(primary_key_id={self._primary!r}, key_ids={self.key_ids!r})"
+
+    __str__ = __repr__
+
+    # --- sealing --------------------------------------------------------------------------
+
+    def encrypt(self, plaintext: bytes, *, owner: str) -> Sealed:
+        """Seal ``plaintext`` for ``owner`` with the primary key and a fresh random nonce."""
+        _check_owner(owner)
+        nonce = os.urandom(NONCE_BYTES)
+        aad = associated_data(self._primary, owner)
+        body = self._keys[self._primary].encrypt(nonce, plaintext, aad)
+        return Sealed(key_id=self._primary, ciphertext=nonce + body)
+
+    def decrypt(self, sealed: Sealed, *, owner: str) -> bytes:
+        """Open ``sealed`` with whichever key sealed it. Raises :class:`DecryptionError`."""
+        _check_owner(owner)
+        aead = self._keys.get(sealed.key_id)
+        if aead is None:
+            raise DecryptionError(
+                f"unknown key id {sealed.key_id[:80]!r}: this keyring holds "
+                f"{', '.join(self._keys)}; was the value sealed with another keyring?"
+            )
+        data = sealed.ciphertext
+        if len(data) < NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError(
+                f"ciphertext under key {sealed.key_id!r} is {len(data)} bytes, too short to hold "
+                "a nonce and a tag: it was truncated"
+            )
+        try:
+            return aead.decrypt(
+                data[:NONCE_BYTES], data[NONCE_BYTES:], associated_data(sealed.key_id, owner)
+            )
+        except InvalidTag:
+            raise DecryptionError(
+                f"ciphertext under key {sealed.key_id!r} failed authentication for owner "
+                f"{owner!r}: either it was altered, or it belongs to another owner"
+            ) from None
+
+    def reencrypt(self, sealed: Sealed, *, owner: str) -> Sealed:
+        """Open with any key, seal again with the primary: one step of a key rotation."""
+        return self.encrypt(self.decrypt(sealed, owner=owner), owner=owner)
+
+    def needs_reencrypt(self, sealed: Sealed) -> bool:
+        """True when ``sealed`` was not sealed with the primary key."""
+        return sealed.key_id != self._primary
+
+    # --- serialisation --------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The ring as a version-1 keyring document (see :mod:`twostep.security.keyfile`)."""
+        return keyfile.dump(
+            keyfile.KeyringDocument(
+                pepper=self._pepper,
+                primary={keyfile.KIND_AES_GCM: self._primary},
+                keys=tuple(
+                    keyfile.KeyEntry(key_id, keyfile.KIND_AES_GCM, secret)
+                    for key_id, secret in self._secrets.items()
+                ),
+            )
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Keyring:
+        """Parse a keyring document. Raises :class:`KeyringError` naming what is wrong."""
+        document = keyfile.parse(text)
+        return cls(
+            keys={k.id: k.secret.reveal() for k in document.keys},
+            primary_key_id=document.primary[keyfile.KIND_AES_GCM],
+            pepper=document.pepper.reveal(),
+        )
+
+    @classmethod
+    def load(cls, source: str | os.PathLike[str]) -> Keyring:
+        """Load from a JSON document (text starting with ``{``) or from a file path."""
+        return cls.from_json(keyfile.read_source(source))
+
+    def save(self, path: Path, *, overwrite: bool = False) -> None:
+        """Write the ring to ``path`` atomically, mode 0600; refuse to replace unless told."""
+        keyfile.write_private(Path(path), self.to_json(), overwrite=overwrite)
