@@ -1,0 +1,283 @@
+"""Delivery over SMTP, configured from one URL.
+
+Each :meth:`SMTPMailer.send` opens its own connection, so the mailer holds no socket and is
+safe to share between threads and workers. TLS certificates are verified by default, and
+credentials are never sent in the clear to a host other than loopback. Every failure
+becomes a :class:`~twostep.errors.MailError` whose text names the server and the reason,
+never the user name or password; bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from twostep.clock import Clock, SystemClock
+from twostep.errors import ConfigurationError, MailError
+from twostep.mail.base import Message
+
+logger = logging.getLogger(__name__)
+
+Security = Literal["none", "starttls", "tls"]
+
+_SCHEMES: dict[str, tuple[Security, int]] = {
+    "smtp": ("none", 25),
+    "smtp+starttls": ("starttls", 587),
+    "smtps": ("tls", 465),
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class InvalidMailURL(ConfigurationError, ValueError):
+    """An SMTP URL cannot be used; the message never repeats the URL (it holds a password)."""
+
+    code = "INVALID_MAIL_URL"
+    default_message = "The SMTP URL is malformed."
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise InvalidMailURL(f"SMTP URL parameter {name!r} must be true or false")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SMTPMailer:
+    """A :class:`~twostep.mail.base.Mailer` that talks to an SMTP server.
+
+    ``security`` is ``"none"`` (plain SMTP), ``"starttls"`` (upgrade required; a server
+    without STARTTLS is an error, never a silent downgrade) or ``"tls"`` (implicit TLS).
+    Most deployments build it with :meth:`from_url`.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        from_address: str,
+        security: Security = "none",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not host:
+            raise ValueError("SMTP host must not be empty")
+        if not 0 < port < 65536:
+            raise ValueError("SMTP port must be between 1 and 65535")
+        if timeout <= 0:
+            raise ValueError("SMTP timeout must be positive")
+        if (username is None) != (password is None):
+            raise ValueError("SMTP user name and password go together")
+        if username is not None and security == "none" and not _is_loopback(host):
+            raise ValueError(
+                "refusing to send SMTP credentials in the clear to a remote host: "
+                "use smtp+starttls:// or smtps://"
+            )
+        _, sender = parseaddr(from_address)
+        if "@" not in sender:
+            raise ValueError("the from address must contain an email address")
+        self.host = host
+        self.port = port
+        self.security: Security = security
+        self.username = username
+        self._password = password
+        self.from_address = from_address
+        self.timeout = timeout
+        self._sender = sender
+        self._msgid_domain = sender.rpartition("@")[2]
+        self._ssl_context = ssl_context
+        self._clock: Clock = clock or SystemClock()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        from_address: str,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Clock | None = None,
+    ) -> SMTPMailer:
+        """Build a mailer from ``smtp://``, ``smtp+starttls://`` or ``smtps://`` URLs.
+
+        ``smtp://user:pass@host:port?starttls=true`` is the same as ``smtp+starttls://``.
+        ``?verify=false`` turns off certificate checks, for self-signed development servers
+        only; ``?cafile=/path/ca.pem`` trusts a private CA instead. User name and password
+        are percent-decoded. Raises :class:`InvalidMailURL` (a ``ValueError``) otherwise.
+        """
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise InvalidMailURL("the SMTP URL is malformed (check the host and port)") from None
+        scheme = parts.scheme.lower()
+        if scheme not in _SCHEMES:
+            raise InvalidMailURL(
+                f"unsupported SMTP URL scheme {scheme!r}: use smtp, smtp+starttls or smtps"
+            )
+        security, default_port = _SCHEMES[scheme]
+        host = parts.hostname
+        if not host:
+            raise InvalidMailURL("the SMTP URL has no host")
+        if parts.path not in ("", "/") or parts.fragment:
+            raise InvalidMailURL("the SMTP URL must not have a path or fragment")
+        verify = True
+        cafile: str | None = None
+        for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+            if key == "starttls":
+                if _flag(key, value):
+                    if security == "tls":
+                        raise InvalidMailURL("smtps:// already uses TLS; drop ?starttls")
+                    security = "starttls"
+                elif security == "starttls":
+                    raise InvalidMailURL("smtp+starttls:// cannot turn STARTTLS off")
+            elif key == "verify":
+                verify = _flag(key, value)
+            elif key == "cafile" and value:
+                cafile = value
+            else:
+                raise InvalidMailURL(f"unknown SMTP URL parameter {key!r}")
+        if security == "none" and (not verify or cafile):
+            raise InvalidMailURL("verify and cafile only apply to STARTTLS or smtps://")
+        if ssl_context is None and security != "none":
+            ssl_context = _tls_context(verify=verify, cafile=cafile)
+        username = unquote(parts.username or "") or None
+        password = unquote(parts.password) if parts.password is not None else None
+        if (username is None) != (password is None):
+            raise InvalidMailURL("the SMTP URL needs both a user name and a password, or neither")
+        try:
+            return cls(
+                host,
+                port or default_port,
+                from_address=from_address,
+                security=security,
+                username=username,
+                password=password,
+                timeout=timeout,
+                ssl_context=ssl_context,
+                clock=clock,
+            )
+        except InvalidMailURL:
+            raise
+        except ValueError as exc:
+            raise InvalidMailURL(str(exc)) from None
+
+    def __repr__(self) -> str:
+        auth = f", username={self.username!r}, password='***'" if self.username else ""
+        return f"SMTPMailer(host={self.host!r}, port={self.port}, security={self.security!r}{auth})"
+
+    def build(self, message: Message) -> EmailMessage:
+        """The MIME message that :meth:`send` hands over: text, plus HTML as an alternative."""
+        mime = EmailMessage(policy=SMTP_POLICY)
+        mime["From"] = self.from_address
+        mime["To"] = message.to
+        mime["Subject"] = message.subject
+        mime["Date"] = format_datetime(self._clock.now())
+        mime["Message-ID"] = make_msgid(domain=self._msgid_domain)
+        mime["Auto-Submitted"] = "auto-generated"
+        mime.set_content(message.text)
+        if message.html is not None:
+            mime.add_alternative(message.html, subtype="html")
+        return mime
+
+    def send(self, message: Message) -> None:
+        """Deliver ``message``; raise :class:`~twostep.errors.MailError` on any failure."""
+        recipient = _recipient(message.to)
+        mime = self.build(message)
+        where = f"{self.host}:{self.port}"
+        try:
+            with self._connect() as smtp:
+                if self.security == "starttls":
+                    smtp.starttls(context=self._context())
+                if self.username is not None and self._password is not None:
+                    smtp.login(self.username, self._password)
+                smtp.send_message(mime, from_addr=self._sender, to_addrs=[recipient])
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailError(f"SMTP server {where} does not support {_feature(exc)}") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailError(
+                f"SMTP server {where} refused the credentials ({exc.smtp_code})"
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = ", ".join(str(code) for code, _ in exc.recipients.values())
+            raise MailError(f"SMTP server {where} refused the recipient ({codes})") from None
+        except smtplib.SMTPSenderRefused as exc:
+            raise MailError(f"SMTP server {where} refused the sender ({exc.smtp_code})") from None
+        except smtplib.SMTPResponseException as exc:
+            raise MailError(f"SMTP server {where} answered {exc.smtp_code}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise MailError(
+                f"TLS certificate of {where} failed verification: {exc.verify_message}"
+            ) from None
+        except ssl.SSLError as exc:
+            raise MailError(f"TLS with {where} failed: {exc.reason or 'handshake error'}") from None
+        except TimeoutError:
+            raise MailError(f"SMTP server {where} timed out after {self.timeout:g}s") from None
+        except smtplib.SMTPException as exc:
+            raise MailError(f"SMTP with {where} failed: {type(exc).__name__}") from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise MailError(f"cannot reach SMTP server {where}: {reason}") from None
+        logger.info("mail sent tag=%s via %s", message.tag or "-", where)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = _tls_context(verify=True, cafile=None)
+        return self._ssl_context
+
+
+def _tls_context(*, verify: bool, cafile: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _recipient(to: str) -> str:
+    """The bare address of a ``To`` value, refusing anything that is not one address."""
+    try:
+        address = Address(addr_spec=parseaddr(to)[1])
+    except (ValueError, IndexError):
+        raise MailError("the recipient is not a valid email address") from None
+    if not address.username or not address.domain:
+        raise MailError("the recipient is not a valid email address")
+    return address.addr_spec
+
+
+def _feature(exc: smtplib.SMTPNotSupportedError) -> str:
+    text = str(exc)
+    for feature in ("STARTTLS", "SMTPUTF8", "AUTH"):
+        if feature in text:
+            return feature
+    return "a command it was sent"
