@@ -90,6 +90,8 @@ class SMTPMailer:
             raise ValueError("SMTP timeout must be positive")
         if (username is None) != (password is None):
             raise ValueError("SMTP user name and password go together")
+        if not (username or "").isascii() or not (password or "").isascii():
+            raise ValueError("SMTP user name and password must be ASCII (smtplib sends them so)")
         if username is not None and security == "none" and not _is_loopback(host):
             raise ValueError(
                 "refusing to send SMTP credentials in the clear to a remote host: "
@@ -197,6 +199,8 @@ class SMTPMailer:
         mime["Date"] = format_datetime(self._clock.now())
         mime["Message-ID"] = make_msgid(domain=self._msgid_domain)
         mime["Auto-Submitted"] = "auto-generated"
+        if message.tag:
+            mime["X-Twostep-Tag"] = message.tag
         mime.set_content(message.text)
         if message.html is not None:
             mime.add_alternative(message.html, subtype="html")
@@ -235,6 +239,10 @@ class SMTPMailer:
             raise MailError(f"TLS with {where} failed: {exc.reason or 'handshake error'}") from None
         except TimeoutError:
             raise MailError(f"SMTP server {where} timed out after {self.timeout:g}s") from None
+        except smtplib.SMTPServerDisconnected as exc:
+            if isinstance(exc.__context__, TimeoutError):
+                raise MailError(f"SMTP server {where} timed out after {self.timeout:g}s") from None
+            raise MailError(f"SMTP server {where} closed the connection") from None
         except smtplib.SMTPException as exc:
             raise MailError(f"SMTP with {where} failed: {type(exc).__name__}") from None
         except OSError as exc:
