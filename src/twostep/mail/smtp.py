@@ -13,7 +13,6 @@ import ipaddress
 import logging
 import smtplib
 import ssl
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -273,14 +272,15 @@ def _tls_context(*, verify: bool, cafile: str | None) -> ssl.SSLContext:
 
 
 def _recipient(to: str) -> str:
-    """The bare address of a ``To`` value, refusing anything that is not one address."""
-    try:
-        address = Address(addr_spec=parseaddr(to)[1])
-    except (ValueError, IndexError):
-        raise MailError("the recipient is not a valid email address") from None
-    if not address.username or not address.domain:
+    """The bare address of a ``To`` value, refusing anything that is not one address.
+
+    Internationalised addresses pass; ``send_message`` then asks for SMTPUTF8.
+    """
+    address = parseaddr(to)[1]
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(ch.isspace() for ch in address):
         raise MailError("the recipient is not a valid email address")
-    return address.addr_spec
+    return address
 
 
 def _feature(exc: smtplib.SMTPNotSupportedError) -> str:

@@ -1,0 +1,242 @@
+"""Every templated message: renders, says what happened, escapes, and leaks nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.resources import files
+
+import jinja2
+import pytest
+
+from twostep.mail import EventContext, Message, MessageFactory
+from twostep.mail.messages import _environment
+
+ISSUER = "Acme Login"
+PUBLIC = "https://auth.example.com"
+CODE = "493817"
+VERIFY_LINK = f"{PUBLIC}/verify?token=vrf_Zq81kLmN"
+RESET_LINK = f"{PUBLIC}/password/reset?token=rst_Q9w8e7Yt"
+AT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+UNTIL = datetime(2024, 3, 1, 12, 45, tzinfo=UTC)
+EVENT = EventContext(at=AT, ip="203.0.113.7", user_agent="Firefox/123.0 on Linux")
+TO = "alice@example.com"
+
+Build = Callable[[MessageFactory], Message]
+
+BUILDERS: dict[str, Build] = {
+    "email_verification": lambda f: f.email_verification(TO, CODE, VERIFY_LINK),
+    "email_sign_in_code": lambda f: f.email_sign_in_code(TO, CODE, event=EVENT),
+    "password_reset": lambda f: f.password_reset(TO, RESET_LINK, event=EVENT),
+    "two_factor_enabled": lambda f: f.two_factor_enabled(TO, event=EVENT),
+    "two_factor_disabled": lambda f: f.two_factor_disabled(TO, event=EVENT),
+    "backup_code_used": lambda f: f.backup_code_used(TO, remaining=4, event=EVENT),
+    "backup_codes_regenerated": lambda f: f.backup_codes_regenerated(TO, event=EVENT),
+    "new_device": lambda f: f.new_device(TO, device_name="Pixel 8", event=EVENT),
+    "account_locked": lambda f: f.account_locked(TO, until=UNTIL, event=EVENT),
+    "password_changed": lambda f: f.password_changed(TO, event=EVENT),
+    "password_reset_done": lambda f: f.password_reset_done(TO, event=EVENT),
+    "two_factor_reset_by_admin": lambda f: f.two_factor_reset_by_admin(TO, event=EVENT),
+}
+# Which messages exist to deliver a code or a link, and which may therefore carry one.
+CARRIES_CODE = {"email_verification", "email_sign_in_code"}
+CARRIES_LINK = {"email_verification": VERIFY_LINK, "password_reset": RESET_LINK}
+
+
+@pytest.fixture
+def factory() -> MessageFactory:
+    return MessageFactory(ISSUER, PUBLIC + "/")
+
+
+@pytest.fixture(params=sorted(BUILDERS))
+def name(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+def _render(factory: MessageFactory, name: str) -> Message:
+    return BUILDERS[name](factory)
+
+
+def _flat(text: str) -> str:
+    """Prose with the plain-text wrapping undone, for phrase checks."""
+    return " ".join(text.split())
+
+
+def _both(message: Message) -> str:
+    assert message.html is not None
+    return message.text + message.html
+
+
+def test_renders_text_and_html(factory: MessageFactory, name: str) -> None:
+    message = _render(factory, name)
+
+    assert message.to == TO
+    assert message.tag == name
+    assert ISSUER in message.subject
+    assert message.html is not None
+    assert message.html.startswith("<!DOCTYPE html>")
+    assert message.html.rstrip().endswith("</html>")
+    assert message.text.strip() and "<p>" not in message.text
+    for part in (message.text, message.html):
+        assert "{{" not in part and "{%" not in part
+        assert "None" not in part
+        assert ISSUER in part
+
+
+def test_says_what_to_do_if_it_was_not_them(factory: MessageFactory, name: str) -> None:
+    message = _render(factory, name)
+    advice = re.compile(r"wasn't you|weren't|did not (ask|try|create)")
+    assert advice.search(message.text)
+    assert message.html is not None and advice.search(message.html)
+
+
+def test_codes_and_links_only_in_the_messages_that_deliver_them(
+    factory: MessageFactory, name: str
+) -> None:
+    content = _render(factory, name).subject + _both(_render(factory, name))
+
+    assert (CODE in content) == (name in CARRIES_CODE)
+    for owner, link in CARRIES_LINK.items():
+        token = link.rpartition("=")[2]
+        assert (token in content) == (name == owner)
+
+
+def test_codes_never_in_the_subject(factory: MessageFactory, name: str) -> None:
+    assert CODE not in _render(factory, name).subject
+
+
+@pytest.mark.parametrize("event_name", sorted(set(BUILDERS) - {"email_verification"}))
+def test_notifications_show_when_and_where(factory: MessageFactory, event_name: str) -> None:
+    message = _render(factory, event_name)
+    for part in (message.text, message.html or ""):
+        assert "01 March 2024, 12:30 UTC" in part
+        assert "203.0.113.7" in part
+        assert "Firefox/123.0 on Linux" in part
+
+
+def test_plain_text_wraps_prose_but_not_urls(factory: MessageFactory, name: str) -> None:
+    for line in _render(factory, name).text.splitlines():
+        assert len(line) <= 76 or "://" in line, line
+
+
+def test_user_controlled_values_are_escaped_in_html(factory: MessageFactory) -> None:
+    hostile = EventContext(at=AT, ip="203.0.113.7", user_agent='"><img src=x onerror=alert(1)>')
+    message = factory.new_device(TO, device_name="<script>alert(1)</script>", event=hostile)
+
+    assert message.html is not None
+    assert "<script>" not in message.html
+    assert "<img" not in message.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message.html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in message.html
+    assert "<script>alert(1)</script>" in message.text  # plain text shows it as written
+
+
+def test_issuer_is_escaped_in_html() -> None:
+    message = MessageFactory("R&D <Login>", PUBLIC).password_changed(TO, event=EVENT)
+    assert message.html is not None
+    assert "R&amp;D &lt;Login&gt;" in message.html
+    assert "R&D <Login>" in message.text
+
+
+def test_user_controlled_values_are_one_bounded_line(factory: MessageFactory) -> None:
+    sneaky = "Phone\u202e\r\nBcc: x\x00\t" + "A" * 300
+    message = factory.new_device(
+        TO, device_name=sneaky, event=EventContext(at=AT, user_agent="UA\n" + "b" * 500)
+    )
+
+    assert "\u202e" not in message.text and "\x00" not in message.text
+    assert "Phone Bcc: x AAAA" in _flat(message.text)
+    assert "A" * 64 not in message.text
+    assert "b" * 120 not in message.text
+    assert "…" in message.text
+
+
+def test_blank_device_name_still_reads_well(factory: MessageFactory) -> None:
+    message = factory.new_device(TO, device_name="  \n ", event=EVENT)
+    assert '"unnamed device"' in _flat(message.text)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "says"),
+    [
+        (0, "no backup codes left"),
+        (1, "You have 1 backup code left. Consider creating new ones"),
+        (3, "You have 3 backup codes left. Consider creating new ones"),
+        (8, "You have 8 backup codes left. When:"),
+    ],
+)
+def test_backup_code_used_counts_what_is_left(
+    factory: MessageFactory, remaining: int, says: str
+) -> None:
+    text = factory.backup_code_used(TO, remaining=remaining, event=EVENT).text
+    assert says in _flat(text)
+
+
+def test_backup_code_used_refuses_a_negative_count(factory: MessageFactory) -> None:
+    with pytest.raises(ValueError):
+        factory.backup_code_used(TO, remaining=-1, event=EVENT)
+
+
+def test_account_locked_says_until_when(factory: MessageFactory) -> None:
+    message = factory.account_locked(TO, until=UNTIL, event=EVENT)
+    assert "01 March 2024, 12:45 UTC" in _flat(message.text)
+    assert message.html is not None and "01 March 2024, 12:45 UTC" in message.html
+
+
+def test_expiry_is_stated(factory: MessageFactory) -> None:
+    verification = factory.email_verification(TO, CODE, VERIFY_LINK, expires_minutes=15)
+    assert "expire in 15 minutes" in _flat(verification.text)
+    assert "expires in 60 minutes" in _flat(factory.password_reset(TO, RESET_LINK).text)
+
+
+def test_optional_event_is_left_out_cleanly(factory: MessageFactory) -> None:
+    message = factory.email_sign_in_code(TO, CODE)
+    assert "When:" not in message.text
+    assert message.html is not None and ">When<" not in message.html
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/password/reset?token=x",
+        "https://auth.example.com.evil.example/password/reset?token=x",
+        "http://auth.example.com/password/reset?token=x",
+        "/password/reset?token=x",
+    ],
+)
+def test_links_must_point_under_the_public_url(factory: MessageFactory, link: str) -> None:
+    with pytest.raises(ValueError, match="public URL"):
+        factory.password_reset(TO, link)
+    with pytest.raises(ValueError, match="public URL"):
+        factory.email_verification(TO, CODE, link)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "public_url"),
+    [("", PUBLIC), ("Acme\nBcc: x", PUBLIC), (ISSUER, "auth.example.com"), (ISSUER, "ftp://x")],
+)
+def test_factory_refuses_bad_context(issuer: str, public_url: str) -> None:
+    with pytest.raises(ValueError):
+        MessageFactory(issuer, public_url)
+
+
+def test_account_links_follow_the_configured_path() -> None:
+    factory = MessageFactory(ISSUER, "https://example.com/auth", account_path="settings/security")
+    text = factory.two_factor_disabled(TO, event=EVENT).text
+    assert "https://example.com/auth/settings/security now" in _flat(text)
+
+
+def test_every_shipped_template_is_used() -> None:
+    shipped = {
+        entry.name
+        for entry in files("twostep.mail").joinpath("templates").iterdir()
+        if not entry.name.startswith("_")
+    }
+    assert shipped == {f"{name}.{ext}" for name in BUILDERS for ext in ("txt", "html")}
+
+
+def test_templates_are_strict_about_missing_values() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        _environment().get_template("new_device.txt").render(issuer=ISSUER)
