@@ -94,6 +94,21 @@ def body(message: EmailMessage, subtype: str) -> str:
     return content.replace("\r\n", "\n")
 
 
+def failure_text(exc: BaseException) -> str:
+    """What a log line or traceback would show of the error and the errors it chains."""
+    shown: list[str] = []
+    current: BaseException | None = exc
+    while current is not None:
+        shown += [repr(current), str(current), *map(str, current.args)]
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif not current.__suppress_context__:
+            current = current.__context__
+        else:
+            current = None
+    return "\n".join(shown)
+
+
 def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
     """Accept exactly USER / PASSWORD, over PLAIN or LOGIN."""
     ok = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,3 +117,11 @@ def test_delivers_messages_in_turn(delivery: Delivery) -> None:
     for message in SAMPLES[:2]:
         delivery.mailer.send(message)
         assert delivery.read_back() == message
+
+
+def test_never_logs_the_body(delivery: Delivery, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="twostep")
+    delivery.mailer.send(Message("a@example.com", "Code", "Use 493817\n", "<p>493817</p>", "t"))
+
+    ours = [r for r in caplog.records if r.name.startswith("twostep")]
+    assert all("493817" not in r.getMessage() for r in ours)

@@ -163,7 +163,10 @@ class SMTPMailer:
         if security == "none" and (not verify or cafile):
             raise InvalidMailURL("verify and cafile only apply to STARTTLS or smtps://")
         if ssl_context is None and security != "none":
-            ssl_context = _tls_context(verify=verify, cafile=cafile)
+            try:
+                ssl_context = _tls_context(verify=verify, cafile=cafile)
+            except (OSError, ssl.SSLError):
+                raise InvalidMailURL("the CA file named by ?cafile cannot be loaded") from None
         username = unquote(parts.username or "") or None
         password = unquote(parts.password) if parts.password is not None else None
         if (username is None) != (password is None):
