@@ -1,0 +1,115 @@
+"""Second-factor challenges: the short-lived state between "password ok" and "code ok".
+
+A challenge bounds guessing by itself: :func:`register_attempt` increments ``attempts``
+atomically in the database and returns the new count, so concurrent guesses are all
+counted; :func:`complete` succeeds once, and only before ``expires_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from twostep.store._sql import clip, new_id
+from twostep.store.db import Tx
+from twostep.store.tables import challenges
+
+__all__ = ["Challenge", "complete", "create", "delete_expired", "get", "register_attempt"]
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """A pending second-factor step. ``amr`` lists the factors already passed (e.g. pwd)."""
+
+    id: str
+    user_id: str
+    purpose: str
+    methods: tuple[str, ...]
+    amr: tuple[str, ...]
+    session_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    ip: str | None
+    user_agent: str | None
+    completed_at: datetime | None
+
+    def is_open(self, at: datetime) -> bool:
+        """Not completed and not expired at ``at``."""
+        return self.completed_at is None and at < self.expires_at
+
+
+def _challenge(values: Mapping[Any, Any]) -> Challenge:
+    return Challenge(**{**values, "methods": tuple(values["methods"]), "amr": tuple(values["amr"])})
+
+
+def create(
+    tx: Tx,
+    *,
+    user_id: str,
+    purpose: str,
+    methods: Sequence[str],
+    at: datetime,
+    expires_at: datetime,
+    amr: Sequence[str] = (),
+    session_id: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> Challenge:
+    """Open a challenge; ``purpose`` is ``"login"``, ``"elevate"`` or ``"reset"``."""
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "user_id": user_id,
+        "purpose": purpose,
+        "methods": list(methods),
+        "amr": list(amr),
+        "session_id": session_id,
+        "created_at": at,
+        "expires_at": expires_at,
+        "attempts": 0,
+        "ip": clip(ip, 64),
+        "user_agent": clip(user_agent, 512),
+        "completed_at": None,
+    }
+    tx.execute(challenges.insert().values(**values))
+    return _challenge(values)
+
+
+def get(tx: Tx, challenge_id: str) -> Challenge | None:
+    """The challenge with this id, open or not."""
+    row = tx.execute(select(challenges).where(challenges.c.id == challenge_id)).first()
+    return None if row is None else _challenge(row._mapping)
+
+
+def register_attempt(tx: Tx, challenge_id: str) -> int | None:
+    """Count one attempt atomically; the new count, or ``None`` if missing or completed."""
+    stmt = (
+        update(challenges)
+        .where(challenges.c.id == challenge_id, challenges.c.completed_at.is_(None))
+        .values(attempts=challenges.c.attempts + 1)
+        .returning(challenges.c.attempts)
+    )
+    return tx.execute(stmt).scalar_one_or_none()
+
+
+def complete(tx: Tx, challenge_id: str, at: datetime) -> bool:
+    """Close the challenge: True exactly once, and only while it has not expired."""
+    stmt = (
+        update(challenges)
+        .where(
+            challenges.c.id == challenge_id,
+            challenges.c.completed_at.is_(None),
+            challenges.c.expires_at > at,
+        )
+        .values(completed_at=at)
+    )
+    return tx.execute(stmt).rowcount == 1
+
+
+def delete_expired(tx: Tx, before: datetime) -> int:
+    """Housekeeping: drop challenges that expired before ``before``."""
+    return tx.execute(challenges.delete().where(challenges.c.expires_at < before)).rowcount

@@ -1,0 +1,154 @@
+"""Engines and the transaction handle the services use.
+
+Services open one transaction per use case and pass its connection to the repositories::
+
+    db = Database.from_url(settings.resolved_database_url)
+    with db.transaction() as tx:
+        user = users.get_by_email(tx, email)
+        ...
+
+The ``with`` block commits on success and rolls back on any exception. Repositories never
+commit, so everything a use case writes (its change, its counters, its audit row) lands
+together or not at all. A caller that must keep a failure counter while refusing the request
+records the failure inside the block and raises *after* it.
+
+SQLite invariant: every transaction starts with ``BEGIN IMMEDIATE``, taking the write lock up
+front. The default deferred ``BEGIN`` would upgrade a read lock to a write lock mid-way, and
+in WAL mode that upgrade fails at once with "database is locked" whenever another writer
+committed first: the busy timeout cannot help. Taking the lock first turns contention into a
+short, bounded wait (``busy_timeout``), which is what makes the conditional updates safe
+across threads and processes. Read-only transactions (``readonly=True``) use a plain
+``BEGIN`` and never block writers, thanks to WAL.
+
+Nothing here runs at import time: engines exist only when :func:`make_engine` is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeAlias
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+__all__ = ["Database", "Tx", "make_engine"]
+
+Tx: TypeAlias = Connection
+"""The transaction handle repositories take: a Core connection inside ``BEGIN``."""
+
+_READONLY = "twostep_readonly"
+
+
+def make_engine(
+    url: str,
+    *,
+    busy_timeout: float = 5.0,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    **options: Any,
+) -> Engine:
+    """Build an engine for a SQLite or PostgreSQL URL, tuned for twostep.
+
+    SQLite: WAL journal, ``foreign_keys=ON``, ``synchronous=NORMAL`` (durable against
+    process crashes; a power cut may drop the last commit), a busy timeout in seconds, and
+    ``BEGIN IMMEDIATE`` write transactions (see the module docstring). ``sqlite://`` (in
+    memory) shares one connection and suits single-threaded experiments only.
+
+    PostgreSQL (``postgresql+psycopg://``; a bare ``postgresql://`` is given psycopg): a
+    pool of ``pool_size`` + ``max_overflow`` connections, pre-ping, recycling, UTC sessions.
+    Extra keyword ``options`` go to :func:`sqlalchemy.create_engine`.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, busy_timeout, options)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", 1800)
+        connect_args = options.pop("connect_args", {})
+        connect_args.setdefault("options", "-c timezone=UTC")
+        return create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_args=connect_args,
+            **options,
+        )
+    raise ValueError(f"unsupported database URL {parsed.render_as_string()!r}")
+
+
+def _sqlite_engine(url: str, busy_timeout: float, options: dict[str, Any]) -> Engine:
+    database = make_url(url).database
+    in_memory = database in (None, "", ":memory:")
+    connect_args = options.pop("connect_args", {})
+    connect_args.setdefault("timeout", busy_timeout)
+    if in_memory:
+        connect_args.setdefault("check_same_thread", False)
+        options.setdefault("poolclass", StaticPool)
+    engine = create_engine(url, connect_args=connect_args, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get(_READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """An engine plus the one way services talk to it: :meth:`transaction`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, **engine_options: Any) -> Database:
+        """Build the engine with :func:`make_engine` and wrap it."""
+        return cls(make_engine(url, **engine_options))
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
+        """Yield a connection inside a transaction; commit on success, roll back on error.
+
+        ``readonly=True`` is for pure reads (listings, introspection): on SQLite it does
+        not take the write lock, on PostgreSQL it opens a ``READ ONLY`` transaction.
+        """
+        with self.engine.connect() as conn:
+            if readonly:
+                conn.execution_options(**{_READONLY: True})
+                if self.dialect == "postgresql":
+                    conn.execution_options(postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, or in a child after ``fork``)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions for the twostep schema (run via ``twostep.store.migrate``)."""

@@ -1,0 +1,122 @@
+"""Engines, transactions and column types behave the same on both databases."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.store.conftest import T0, add_device, add_user
+from twostep.store import Database, devices, make_engine, users
+from twostep.store.tables import audit_events
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with db.transaction() as tx:
+            assert tx.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert tx.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert tx.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    finally:
+        db.dispose()
+
+
+def test_sqlite_in_memory_works_for_quick_experiments() -> None:
+    db = Database.from_url("sqlite://")
+    with db.transaction() as tx:
+        assert tx.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_urls_are_checked_and_postgres_gets_psycopg() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        make_engine("mysql://localhost/x")
+    engine = make_engine("postgresql://u@localhost/x")
+    assert engine.url.drivername == "postgresql+psycopg"
+    engine.dispose()
+
+
+def test_transaction_commits_on_success_and_rolls_back_on_error(db: Database) -> None:
+    with db.transaction() as tx:
+        add_user(tx, "kept@example.com")
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        add_user(tx, "lost@example.com")
+        raise RuntimeError("boom")
+    with db.transaction(readonly=True) as tx:
+        assert users.get_by_email(tx, "kept@example.com") is not None
+        assert users.get_by_email(tx, "lost@example.com") is None
+
+
+def test_timestamps_are_aware_utc_and_naive_ones_are_refused(db: Database) -> None:
+    plus_two = T0.astimezone(timezone(timedelta(hours=2)))
+    with db.transaction() as tx:
+        user = add_user(tx, email_verified_at=plus_two)
+    with db.transaction() as tx:
+        stored = users.get(tx, user.id)
+    assert stored is not None and stored.email_verified_at is not None
+    assert stored.created_at == T0 and stored.created_at.tzinfo is not None
+    assert stored.created_at.utcoffset() == timedelta(0)
+    assert stored.email_verified_at == T0
+    with pytest.raises(Exception, match="naive datetime"), db.transaction() as tx:
+        users.create(tx, email="n@example.com", password_hash="x", at=datetime(2024, 1, 1))
+
+
+def test_deleting_a_user_cascades_to_owned_rows(db: Database) -> None:
+    with db.transaction() as tx:
+        user = add_user(tx)
+        device_id = add_device(tx, user.id)
+    with db.transaction() as tx:
+        assert users.delete(tx, user.id)
+    with db.transaction() as tx:
+        assert devices.get(tx, device_id) is None
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(Exception, match="(?i)foreign key"), db.transaction() as tx:
+        add_device(tx, "no-such-user")
+
+
+def test_read_then_write_transactions_do_not_fail_under_contention(db: Database) -> None:
+    """The classic SQLite trap: deferred BEGIN + read + write => 'database is locked'."""
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            with db.transaction() as tx:
+                tx.execute(select(audit_events.c.id).limit(1)).all()
+                tx.execute(
+                    audit_events.insert(), {"at": T0, "event": f"e{n}", "outcome": "success"}
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.transaction(readonly=True) as tx:
+        assert len(tx.execute(select(audit_events.c.id)).all()) == 12
+
+
+def test_sqlite_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'x.sqlite3'}", busy_timeout=0.2)
+    try:
+        with db.transaction() as tx:
+            tx.exec_driver_sql("CREATE TABLE t (a INTEGER)")
+        with db.transaction() as writer:
+            writer.exec_driver_sql("INSERT INTO t VALUES (1)")
+            with db.transaction(readonly=True) as reader:
+                assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+            with pytest.raises(Exception, match="locked"), db.transaction() as other:
+                other.exec_driver_sql("SELECT 1")
+    finally:
+        db.dispose()
+    assert sqlite3.sqlite_version_info >= (3, 35)  # RETURNING and upserts are relied upon
