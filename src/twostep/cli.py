@@ -6,6 +6,10 @@ traceback.
 
 from __future__ import annotations
 
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,6 +54,85 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+class HashName(StrEnum):
+    sha1 = "sha1"
+    sha256 = "sha256"
+    sha512 = "sha512"
+
+
+@app.command()
+def code(
+    secret: Annotated[str, typer.Argument(help="Base32 secret, or - to read it from stdin.")],
+    at: Annotated[
+        float | None, typer.Option("--at", help="Unix time (default: now).", show_default=False)
+    ] = None,
+    algorithm: Annotated[HashName, typer.Option(help="HMAC hash.")] = HashName.sha1,
+    digits: Annotated[int, typer.Option(help="Code length, 6 to 8.")] = 6,
+    period: Annotated[int, typer.Option(help="TOTP step in seconds.")] = 30,
+    counter: Annotated[
+        int | None, typer.Option(help="Print the HOTP code at this counter instead.")
+    ] = None,
+) -> None:
+    """Print the current TOTP code (or an HOTP code) for SECRET, like oathtool."""
+    from twostep.otp.hotp import check_algorithm, hotp
+    from twostep.otp.secrets import decode_secret
+    from twostep.otp.totp import totp
+
+    if secret == "-":  # noqa: S105 - "-" means stdin, not a password
+        secret = sys.stdin.readline().strip()
+    key = decode_secret(secret, allow_weak=True).key
+    alg = check_algorithm(algorithm.value)
+    if counter is not None:
+        typer.echo(hotp(key, counter, digits=digits, algorithm=alg))
+    else:
+        when = time.time() if at is None else at
+        typer.echo(totp(key, when, digits=digits, algorithm=alg, period=period))
+
+
+@app.command()
+def qr(
+    uri: Annotated[str, typer.Argument(help="An otpauth:// URI (or any text).")],
+    png: Annotated[Path | None, typer.Option(help="Write a PNG image here.")] = None,
+    svg: Annotated[Path | None, typer.Option(help="Write an SVG image here.")] = None,
+) -> None:
+    """Show URI as a QR code in the terminal, or write it as PNG/SVG."""
+    from twostep.otp.qr import qr_png, qr_svg, qr_terminal
+    from twostep.otp.uri import parse_uri
+
+    if uri.startswith("otpauth:"):
+        parse_uri(uri)  # refuse a malformed otpauth URI before an app scans it
+    try:
+        if png is not None:
+            png.write_bytes(qr_png(uri))
+        if svg is not None:
+            svg.write_text(qr_svg(uri), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the image: {exc.strerror} ({exc.filename})")
+    if png is None and svg is None:
+        typer.echo(qr_terminal(uri))
+
+
+keys_app = typer.Typer(
+    help="Manage the keyring that encrypts secrets at rest.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    path: Annotated[Path, typer.Argument(help="Where to write the new keyring (mode 0600).")],
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a new keyring file."""
+    from twostep.security import Keyring
+
+    if path.exists() and not force:
+        fail(f"{path} already exists; pass --force to replace it")
+    keyring = Keyring.generate()
+    keyring.save(path, overwrite=force)
+    typer.echo(f"wrote keyring {path} (primary key {keyring.primary_key_id})")
 
 
 def main() -> None:

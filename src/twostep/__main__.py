@@ -1,0 +1,5 @@
+"""``python -m twostep`` runs the command line."""
+
+from twostep.cli import main
+
+main()

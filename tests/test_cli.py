@@ -1,0 +1,121 @@
+"""The command line, run as a real process: exit codes, output, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.tools import need_binary
+from twostep.otp.uri import parse_uri
+from twostep.security import Keyring
+
+RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # b"12345678901234567890"
+
+
+def twostep(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "twostep", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--at", "59", "--digits", "8"], "94287082"),
+        (["--at", "1111111109", "--digits", "8"], "07081804"),
+        (["--counter", "0"], "755224"),
+        (["--counter", "9"], "520489"),
+    ],
+)
+def test_code_prints_rfc_values(args: list[str], expected: str) -> None:
+    result = twostep("code", RFC_SECRET, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_code_reads_the_secret_from_stdin() -> None:
+    result = twostep("code", "-", "--at", "59", "--digits", "8", stdin=RFC_SECRET + "\n")
+    assert result.stdout.strip() == "94287082"
+
+
+@pytest.mark.interop
+def test_code_agrees_with_oathtool() -> None:
+    oathtool = need_binary("oathtool")
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    for algorithm, at in [("sha1", 1_700_000_000), ("sha256", 2_000_000_000), ("sha512", 59)]:
+        ours = twostep("code", secret, "--at", str(at), "--algorithm", algorithm, "--digits", "7")
+        theirs = subprocess.run(
+            [oathtool, f"--totp={algorithm}", "-b", "-d", "7", "-N", f"@{at}", secret],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ours.stdout.strip() == theirs.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["code", "not base32!"], "base32"),
+        (["code", RFC_SECRET, "--digits", "9"], "digits"),
+        (["code", RFC_SECRET, "--period", "0"], "period"),
+        (["qr", "otpauth://totp/A:b?secret=X"], "error:"),
+    ],
+)
+def test_user_mistakes_print_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = twostep(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_qr_writes_png_and_svg(tmp_path: Path) -> None:
+    uri = f"otpauth://totp/Example:alice%40example.com?secret={RFC_SECRET}&issuer=Example"
+    png, svg = tmp_path / "code.png", tmp_path / "code.svg"
+    result = twostep("qr", uri, "--png", str(png), "--svg", str(svg))
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "<svg" in svg.read_text()
+    assert parse_uri(uri).account == "alice@example.com"
+
+
+def test_qr_prints_to_the_terminal() -> None:
+    result = twostep("qr", f"otpauth://totp/Example:bob?secret={RFC_SECRET}&issuer=Example")
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) > 10
+
+
+def test_qr_reports_an_unwritable_file(tmp_path: Path) -> None:
+    result = twostep("qr", "hello", "--png", str(tmp_path / "missing" / "x.png"))
+    assert result.returncode == 2
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_generate_writes_a_private_keyring(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    result = twostep("keys", "generate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    keyring = Keyring.load(str(path))
+    assert keyring.primary_key_id in result.stdout
+    assert json.loads(path.read_text())["keys"]
+
+    again = twostep("keys", "generate", str(path))
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert Keyring.load(str(path)).primary_key_id == keyring.primary_key_id
+
+    forced = twostep("keys", "generate", str(path), "--force")
+    assert forced.returncode == 0
+    assert Keyring.load(str(path)).primary_key_id != keyring.primary_key_id
