@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=15, ge=1)
     elevation_minutes: int = Field(default=15, ge=1, le=24 * 60)
     challenge_seconds: int = Field(default=300, ge=30, le=3600)
+    challenge_attempts: int = Field(default=5, ge=1, le=20)
+    session_days: int = Field(default=30, ge=1, le=365)
+    password_lockout_threshold: int = Field(default=10, ge=3, le=100)
+    password_lockout_minutes: int = Field(default=5, ge=1)
+    email_code_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+    reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:

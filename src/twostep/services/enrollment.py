@@ -1,0 +1,149 @@
+"""Enrolling an authenticator: begin with a new secret, confirm with the first code.
+
+A device is pending until its first code is confirmed; only active devices count as a
+second factor. The confirming step is burned (``last_used_step``), so the same code cannot
+then be used to sign in. Adding a device while one is active needs an elevated session. On
+the first device, backup codes are created and returned once, and a session limited to
+enrollment becomes a full one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twostep.errors import InvalidCode, InvalidInput, NotFound, TooManyAttempts, TwostepError
+from twostep.mail import EventContext
+from twostep.otp.qr import qr_png, qr_svg
+from twostep.otp.uri import OTPAuthURI
+from twostep.services import audit, backup, sessions, throttle
+from twostep.services.context import Context, Origin
+from twostep.services.factors import decrypt_secret, device_owner
+from twostep.store import devices, new_id
+from twostep.store import sessions as session_store
+
+MAX_DEVICE_NAME = 64
+DEFAULT_DEVICE_NAME = "Authenticator app"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """What the user needs to add the key to an app: QR code, URI and the key itself."""
+
+    device_id: str
+    device_name: str
+    secret: str = field(repr=False)
+    otpauth_uri: str = field(repr=False)
+    qr_svg: str = field(repr=False)
+    qr_png: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A device became active; ``backup_codes`` is set (once) for the first device."""
+
+    device_id: str
+    backup_codes: list[str] | None = field(default=None, repr=False)
+
+
+def clean_device_name(name: str | None) -> str:
+    """A printable device name of 1–64 characters, or :class:`InvalidInput`."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        return DEFAULT_DEVICE_NAME
+    if len(cleaned) > MAX_DEVICE_NAME or not cleaned.isprintable():
+        raise InvalidInput("device_name", f"Use up to {MAX_DEVICE_NAME} printable characters.")
+    return cleaned
+
+
+def begin(
+    ctx: Context, principal: sessions.Principal, device_name: str | None, origin: Origin
+) -> Enrollment:
+    """Create a pending device with a fresh secret; earlier pending devices are dropped."""
+    name = clean_device_name(device_name)
+    user = principal.user
+    at = ctx.clock.now()
+    params = ctx.provider.params
+    secret = ctx.provider.new_secret()
+    device_id = new_id()
+    sealed = ctx.keyring.encrypt(secret.encode("ascii"), owner=device_owner(device_id))
+    with ctx.db.transaction() as tx:
+        if devices.count_active(tx, user.id) > 0:
+            sessions.require_full(principal)
+            sessions.require_elevated(principal, at)
+        for stale in devices.list_for_user(tx, user.id, status="pending"):
+            devices.delete(tx, stale.id, user.id)
+        devices.create_pending(
+            tx,
+            user_id=user.id,
+            name=name,
+            secret_ciphertext=sealed.ciphertext,
+            key_id=sealed.key_id,
+            at=at,
+            algorithm=params.algorithm.upper(),  # type: ignore[arg-type]
+            digits=params.digits,
+            period=params.period,
+            device_id=device_id,
+        )
+        audit.record(
+            tx, "device.enroll_started", "success", at=at, origin=origin, user_id=user.id,
+            details={"device_id": device_id},
+        )  # fmt: skip
+    uri = OTPAuthURI(
+        type="totp",
+        issuer=ctx.settings.issuer,
+        account=user.email,
+        secret=secret,
+        algorithm=params.algorithm,
+        digits=params.digits,
+        period=params.period,
+    ).to_uri()
+    return Enrollment(device_id, name, secret, uri, qr_svg(uri), qr_png(uri))
+
+
+def confirm(
+    ctx: Context, principal: sessions.Principal, device_id: str, code: str, origin: Origin
+) -> Confirmation:
+    """Activate a pending device with its first code."""
+    user = principal.user
+    at = ctx.clock.now()
+    key = throttle.otp_key(user.id)
+    error: TwostepError | None = None
+    result: Confirmation | None = None
+    with ctx.db.transaction() as tx:
+        device = devices.get(tx, device_id, user_id=user.id)
+        if device is None or device.status != "pending":
+            raise NotFound("No pending device with this id.")
+        first = devices.count_active(tx, user.id) == 0
+        retry_after = throttle.locked_for(tx, key, at)
+        step = None
+        if not retry_after:
+            secret = decrypt_secret(ctx, device)
+            step = ctx.provider.verify(secret, code, at=at.timestamp())
+        if retry_after:
+            error = TooManyAttempts(retry_after)
+        elif step is None or not devices.confirm(tx, device.id, step=step, at=at):
+            state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
+            error = TooManyAttempts(state.retry_after(at)) if state.is_locked(at) else InvalidCode()
+            audit.record(
+                tx, "device.confirm", "failure", at=at, origin=origin, user_id=user.id,
+                details={"device_id": device.id},
+            )  # fmt: skip
+        else:
+            throttle.succeed(tx, key)
+            codes = backup.issue_batch(tx, ctx, user.id, at) if first else None
+            if principal.session.purpose != "full":
+                session_store.set_purpose(tx, principal.session.id, "full", at)
+            audit.record(
+                tx, "device.confirm", "success", at=at, origin=origin, user_id=user.id,
+                details={"device_id": device.id, "first_device": first},
+            )  # fmt: skip
+            result = Confirmation(device.id, codes)
+    if error is not None:
+        raise error
+    assert result is not None  # noqa: S101 - every other path raised or set error
+    event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+    if result.backup_codes is not None:
+        ctx.send(ctx.messages.two_factor_enabled(user.email, event=event))
+    else:
+        ctx.send(ctx.messages.new_device(user.email, device_name=device.name, event=event))
+    return result

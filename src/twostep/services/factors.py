@@ -1,0 +1,153 @@
+"""Checking a second factor: a TOTP code from any active device, or a backup code.
+
+Invariants held here, for every flow that asks for a factor (login, step-up, reset):
+
+* a code is accepted once: the matched step is stored with a conditional ``UPDATE`` and
+  only the caller whose update changed a row succeeds (DESIGN §4.1); a backup code is
+  consumed the same way (§4.2);
+* failures are counted per account in the database, and while the account is locked every
+  code is refused with the same :class:`TooManyAttempts`, a correct one included (§4.3).
+
+The check never raises for a wrong code: it returns the error, so that the caller can
+commit the failure counter and raise after its transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
+from twostep.mail import EventContext, Message
+from twostep.otp.backup_codes import normalize_backup_code
+from twostep.security import Sealed, keyed_hash
+from twostep.services import audit, throttle
+from twostep.services.context import Context, Origin
+from twostep.store import Tx, backup_codes, devices, users
+
+Method = Literal["otp", "backup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A factor that was just accepted (and consumed)."""
+
+    method: Method
+    device_id: str | None = None
+    backup_remaining: int | None = None
+
+
+@dataclass(slots=True)
+class Notices:
+    """Emails to send once the transaction that caused them has committed."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    def add(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def send_all(self, ctx: Context) -> None:
+        for message in self.messages:
+            ctx.send(message)
+        self.messages.clear()
+
+
+def device_owner(device_id: str) -> str:
+    """The associated data binding a device secret to its row."""
+    return f"totp_device:{device_id}"
+
+
+def backup_code_hash(ctx: Context, normalized: str) -> str:
+    """The keyed hash stored for a normalised backup code."""
+    return keyed_hash(ctx.keyring.pepper, f"backup:{normalized}")
+
+
+def decrypt_secret(ctx: Context, device: devices.Device) -> str:
+    """The base32 secret of ``device``; fails loudly if the row was tampered with."""
+    sealed = Sealed(device.key_id, device.secret_ciphertext)
+    return ctx.keyring.decrypt(sealed, owner=device_owner(device.id)).decode("ascii")
+
+
+def require_one(code: str | None, backup_code: str | None) -> None:
+    """Exactly one of a code and a backup code must be given."""
+    if (code is None) == (backup_code is None):
+        raise InvalidInput("code", "Send either a code or a backup code.")
+
+
+def check(
+    tx: Tx,
+    ctx: Context,
+    user: users.User,
+    *,
+    code: str | None,
+    backup_code: str | None,
+    at: datetime,
+    origin: Origin,
+    purpose: str,
+    notices: Notices,
+) -> Proof | TwostepError:
+    """Accept and consume one factor of ``user``, or count a failure and return the error."""
+    require_one(code, backup_code)
+    key = throttle.otp_key(user.id)
+    retry_after = throttle.locked_for(tx, key, at)
+    if retry_after:
+        audit.record(
+            tx, f"{purpose}.factor", "denied", at=at, origin=origin, user_id=user.id,
+            details={"reason": "locked"},
+        )  # fmt: skip
+        return TooManyAttempts(retry_after)
+
+    proof = _try_code(tx, ctx, user.id, code, at) if code is not None else None
+    if backup_code is not None:
+        proof = _try_backup(tx, ctx, user.id, backup_code, at)
+    if proof is not None:
+        throttle.succeed(tx, key)
+        audit.record(
+            tx, f"{purpose}.factor", "success", at=at, origin=origin, user_id=user.id,
+            details={"method": proof.method, "device_id": proof.device_id},
+        )  # fmt: skip
+        if proof.method == "backup":
+            event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+            remaining = proof.backup_remaining or 0
+            notices.add(ctx.messages.backup_code_used(user.email, remaining=remaining, event=event))
+        return proof
+
+    state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
+    method = "otp" if code is not None else "backup"
+    audit.record(
+        tx, f"{purpose}.factor", "failure", at=at, origin=origin, user_id=user.id,
+        details={"method": method, "failures": state.failures},
+    )  # fmt: skip
+    if state.is_locked(at):
+        if state.failures == ctx.settings.lockout_threshold:
+            audit.record(
+                tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
+                details={"until": state.locked_until.isoformat() if state.locked_until else None},
+            )  # fmt: skip
+            if state.locked_until is not None:
+                event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+                notices.add(
+                    ctx.messages.account_locked(user.email, until=state.locked_until, event=event)
+                )
+        return TooManyAttempts(state.retry_after(at))
+    return InvalidCode()
+
+
+def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | None:
+    for device in devices.list_for_user(tx, user_id, status="active"):
+        step = ctx.provider.verify(
+            decrypt_secret(ctx, device), code, at=at.timestamp(), after_step=device.last_used_step
+        )
+        if step is not None and devices.advance_step(tx, device.id, step, at):
+            return Proof("otp", device_id=device.id)
+    return None
+
+
+def _try_backup(tx: Tx, ctx: Context, user_id: str, backup_code: str, at: datetime) -> Proof | None:
+    normalized = normalize_backup_code(backup_code)
+    if normalized is None:
+        return None
+    if not backup_codes.consume(tx, user_id, backup_code_hash(ctx, normalized), at):
+        return None
+    return Proof("backup", backup_remaining=backup_codes.status(tx, user_id).remaining)

@@ -1,0 +1,158 @@
+"""Signing in: the password step, then (when the account has a device) the 2FA challenge.
+
+The password step answers an unknown or inactive account exactly as a wrong password: same
+error, a dummy hash for the same cost, the same per-address counter (keyed by the hash of
+the address, so it exists for unknown addresses too). Password hashing runs outside the
+transaction, so a slow hash never holds a database write lock.
+
+A challenge lives ``challenge_seconds`` (5 minutes) and takes ``challenge_attempts`` (5)
+tries; the per-account OTP counter of :mod:`twostep.services.factors` bounds guessing across
+challenges, and completing the password step never resets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from twostep.errors import ChallengeExpired, InvalidCredentials, TooManyAttempts, TwostepError
+from twostep.services import audit, factors, sessions, throttle
+from twostep.services.context import Context, Origin
+from twostep.services.identity import email_hash, normalize_email
+from twostep.store import Tx, backup_codes, challenges, devices, users
+
+METHOD_TOTP = "totp"
+METHOD_BACKUP = "backup_code"
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeIssued:
+    """The password was right and a second factor is needed."""
+
+    challenge_id: str
+    methods: tuple[str, ...]
+    expires_in: int
+
+
+LoginResult = sessions.IssuedSession | ChallengeIssued
+
+
+def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResult:
+    """The password step: a session, or a challenge when the account has 2FA."""
+    try:
+        normalized = normalize_email(email)
+    except TwostepError:
+        ctx.passwords.dummy_verify(password)
+        raise InvalidCredentials() from None
+    key = throttle.password_key(email_hash(ctx.keyring.pepper, normalized))
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        retry_after = throttle.locked_for(tx, key, at)
+        user = users.get_by_email(tx, normalized)
+    if retry_after:
+        ctx.passwords.dummy_verify(password)
+        raise TooManyAttempts(retry_after)
+
+    if user is None:
+        ctx.passwords.dummy_verify(password)
+        ok = False
+    else:
+        ok = ctx.passwords.verify(user.password_hash, password) and user.is_active
+    new_hash = (
+        ctx.passwords.hash(password)
+        if ok and user is not None and ctx.passwords.needs_rehash(user.password_hash)
+        else None
+    )
+
+    at = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        if not ok or user is None:
+            throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+            audit.record(
+                tx, "login.password", "failure", at=at, origin=origin,
+                user_id=user.id if user is not None else None,
+            )  # fmt: skip
+            result: LoginResult | None = None
+        else:
+            throttle.succeed(tx, key)
+            if new_hash is not None:
+                users.set_password_hash(tx, user.id, new_hash)
+            audit.record(tx, "login.password", "success", at=at, origin=origin, user_id=user.id)
+            result = _after_password(tx, ctx, user, origin)
+    if result is None:
+        raise InvalidCredentials()
+    return result
+
+
+def _after_password(tx: Tx, ctx: Context, user: users.User, origin: Origin) -> LoginResult:
+    at = ctx.clock.now()
+    if devices.count_active(tx, user.id) == 0:
+        purpose = "enroll" if ctx.settings.mfa == "required" else "full"
+        return sessions.start(tx, ctx, user, amr=["pwd"], at=at, origin=origin, purpose=purpose)
+    methods = [METHOD_TOTP]
+    if backup_codes.status(tx, user.id).remaining:
+        methods.append(METHOD_BACKUP)
+    challenge = challenges.create(
+        tx,
+        user_id=user.id,
+        purpose="login",
+        methods=methods,
+        amr=["pwd"],
+        at=at,
+        expires_at=at + timedelta(seconds=ctx.settings.challenge_seconds),
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+    )
+    audit.record(
+        tx, "login.challenge", "info", at=at, origin=origin, user_id=user.id,
+        details={"challenge_id": challenge.id},
+    )  # fmt: skip
+    return ChallengeIssued(challenge.id, tuple(methods), ctx.settings.challenge_seconds)
+
+
+def complete(
+    ctx: Context,
+    challenge_id: str,
+    origin: Origin,
+    *,
+    code: str | None = None,
+    backup_code: str | None = None,
+) -> sessions.IssuedSession:
+    """Finish a login challenge with a TOTP code or a backup code; a full session."""
+    factors.require_one(code, backup_code)
+    notices = factors.Notices()
+    at = ctx.clock.now()
+    error: TwostepError | None = None
+    issued: sessions.IssuedSession | None = None
+    with ctx.db.transaction() as tx:
+        challenge = challenges.get(tx, challenge_id)
+        user = users.get(tx, challenge.user_id) if challenge is not None else None
+        if (
+            challenge is None
+            or user is None
+            or not user.is_active
+            or challenge.purpose != "login"
+            or challenge.completed_at is not None
+            or at >= challenge.expires_at
+        ):
+            raise ChallengeExpired()
+        attempts = challenges.register_attempt(tx, challenge.id)
+        if attempts is None or attempts > ctx.settings.challenge_attempts:
+            error = ChallengeExpired("Too many tries for this sign-in. Please start again.")
+        else:
+            outcome = factors.check(
+                tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+                purpose="login", notices=notices,
+            )  # fmt: skip
+            if isinstance(outcome, TwostepError):
+                error = outcome
+            else:
+                if not challenges.complete(tx, challenge.id, at):
+                    raise ChallengeExpired()
+                amr = ["pwd", outcome.method]
+                issued = sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin)
+    notices.send_all(ctx)
+    if error is not None:
+        raise error
+    assert issued is not None  # noqa: S101 - every other path raised or set error
+    return issued

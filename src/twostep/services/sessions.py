@@ -1,0 +1,137 @@
+"""Sign-in sessions: start, list, revoke, and resolve the session behind a request.
+
+A session row is the server side of a sign-in. Its refresh token is random and stored only
+as a keyed hash. ``purpose`` is ``"full"``, or ``"enroll"`` for a user who must set up a
+second factor before doing anything else (``MFA=required``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from twostep.errors import ElevationRequired, EnrollmentRequired, NotFound, Unauthenticated
+from twostep.security import keyed_hash, new_token
+from twostep.services import audit
+from twostep.services.context import Context, Origin
+from twostep.store import Tx, users
+from twostep.store import sessions as store
+
+UserSession = store.UserSession
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    """A new session and its refresh token, which is shown to the client once."""
+
+    session: UserSession
+    refresh_token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user and live session behind a request."""
+
+    user: users.User
+    session: UserSession
+
+    def is_elevated(self, at: datetime) -> bool:
+        until = self.session.elevated_until
+        return until is not None and at < until
+
+
+def refresh_hash(ctx: Context, token: str) -> str:
+    return keyed_hash(ctx.keyring.pepper, f"refresh:{token}")
+
+
+def start(
+    tx: Tx,
+    ctx: Context,
+    user: users.User,
+    *,
+    amr: list[str],
+    at: datetime,
+    origin: Origin,
+    purpose: str = "full",
+) -> IssuedSession:
+    """Open a session for ``user`` inside ``tx`` and audit it."""
+    token = new_token()
+    session = store.create(
+        tx,
+        user_id=user.id,
+        refresh_hash=refresh_hash(ctx, token),
+        at=at,
+        expires_at=at + timedelta(days=ctx.settings.session_days),
+        amr=amr,
+        purpose=purpose,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+    )
+    audit.record(
+        tx, "session.created", "success", at=at, origin=origin, user_id=user.id,
+        details={"session_id": session.id, "amr": amr, "purpose": purpose},
+    )  # fmt: skip
+    return IssuedSession(session, token)
+
+
+def resolve(ctx: Context, session_id: str) -> Principal:
+    """The live session ``session_id`` and its active user, or :class:`Unauthenticated`."""
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        session = store.get_active(tx, session_id, at)
+        user = users.get(tx, session.user_id) if session is not None else None
+    if session is None or user is None or not user.is_active:
+        raise Unauthenticated()
+    return Principal(user, session)
+
+
+def list_active(ctx: Context, user_id: str) -> list[UserSession]:
+    """The user's live sessions, newest first."""
+    with ctx.db.transaction(readonly=True) as tx:
+        return store.list_active_for_user(tx, user_id, ctx.clock.now())
+
+
+def revoke(ctx: Context, principal: Principal, session_id: str, origin: Origin) -> None:
+    """End one of the caller's own sessions (logout when it is the current one)."""
+    at = ctx.clock.now()
+    user_id = principal.user.id
+    with ctx.db.transaction() as tx:
+        if not store.revoke(tx, session_id, at, user_id=user_id):
+            raise NotFound("No such session.")
+        audit.record(
+            tx, "session.revoked", "success", at=at, origin=origin, user_id=user_id,
+            details={"session_id": session_id},
+        )  # fmt: skip
+
+
+def revoke_others(ctx: Context, principal: Principal, origin: Origin) -> int:
+    """End every session of the caller except the current one; how many ended."""
+    at = ctx.clock.now()
+    user_id = principal.user.id
+    with ctx.db.transaction() as tx:
+        count = revoke_all(tx, user_id, at, origin, keep=principal.session.id)
+    return count
+
+
+def revoke_all(
+    tx: Tx, user_id: str, at: datetime, origin: Origin, *, keep: str | None = None
+) -> int:
+    """Inside ``tx``: end all of ``user_id``'s sessions (but ``keep``) and audit it."""
+    count = store.revoke_all_for_user(tx, user_id, at, except_session_id=keep)
+    audit.record(
+        tx, "session.revoked_all", "success", at=at, origin=origin, user_id=user_id,
+        details={"count": count, "kept_current": keep is not None},
+    )  # fmt: skip
+    return count
+
+
+def require_full(principal: Principal) -> None:
+    """Refuse a session limited to enrollment (``MFA=required``, no device yet)."""
+    if principal.session.purpose != "full":
+        raise EnrollmentRequired()
+
+
+def require_elevated(principal: Principal, at: datetime) -> None:
+    """Refuse unless the session was elevated with a fresh factor and still is."""
+    if not principal.is_elevated(at):
+        raise ElevationRequired()

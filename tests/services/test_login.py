@@ -1,0 +1,153 @@
+"""The password step and the login challenge, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from twostep.clock import ManualClock
+from twostep.config import Settings
+from twostep.errors import (
+    ChallengeExpired,
+    InvalidCode,
+    InvalidCredentials,
+    TooManyAttempts,
+)
+from twostep.services import login, sessions
+from twostep.services.context import Context
+from twostep.store import audit, users
+
+
+def test_password_only_account_gets_a_full_session(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    user = make_user()
+    result = login.login(ctx, " Alice@Example.COM ", PASSWORD, ORIGIN)
+    assert isinstance(result, sessions.IssuedSession)
+    assert result.session.user_id == user.id
+    assert result.session.purpose == "full"
+    assert result.session.amr == ("pwd",)
+
+
+def test_required_mfa_limits_a_deviceless_session_to_enrollment(
+    ctx: Context, make_user: Callable[..., users.User], settings: Settings
+) -> None:
+    make_user()
+    ctx.settings = settings.model_copy(update={"mfa": "required"})
+    result = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(result, sessions.IssuedSession)
+    assert result.session.purpose == "enroll"
+
+
+def test_unknown_and_known_email_answer_alike(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    make_user()
+    errors = []
+    for email, password in [("alice@example.com", "wrong password!"), ("nobody@example.com", "x")]:
+        with pytest.raises(InvalidCredentials) as caught:
+            login.login(ctx, email, password, ORIGIN)
+        errors.append((type(caught.value), caught.value.code, caught.value.message))
+    assert errors[0] == errors[1]
+
+
+def test_password_failures_lock_the_address_known_or_not(
+    ctx: Context, make_user: Callable[..., users.User], clock: ManualClock
+) -> None:
+    make_user()
+    for email in ["alice@example.com", "ghost@example.com"]:
+        for _ in range(ctx.settings.password_lockout_threshold):
+            with pytest.raises(InvalidCredentials):
+                login.login(ctx, email, "not the password", ORIGIN)
+        with pytest.raises(TooManyAttempts) as caught:
+            login.login(ctx, email, PASSWORD, ORIGIN)
+        assert caught.value.retry_after == ctx.settings.password_lockout_minutes * 60
+    clock.advance(ctx.settings.password_lockout_minutes * 60)
+    assert isinstance(
+        login.login(ctx, "alice@example.com", PASSWORD, ORIGIN), sessions.IssuedSession
+    )
+
+
+def test_two_factor_account_gets_a_challenge_then_a_session(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    result = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(result, login.ChallengeIssued)
+    assert result.methods == ("totp", "backup_code")
+    assert result.expires_in == 300
+    issued = login.complete(ctx, result.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
+    assert issued.session.amr == ("pwd", "otp")
+    with pytest.raises(ChallengeExpired):  # a challenge completes once
+        login.complete(ctx, result.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock, 1))
+
+
+def test_a_code_is_accepted_once_and_earlier_steps_are_refused(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    code = code_at(enrolled.secret, clock)
+    previous = code_at(enrolled.secret, clock, -1)
+    first = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(first, login.ChallengeIssued)
+    login.complete(ctx, first.challenge_id, ORIGIN, code=code)
+    for replay in (code, previous):
+        again = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+        assert isinstance(again, login.ChallengeIssued)
+        with pytest.raises(InvalidCode):
+            login.complete(ctx, again.challenge_id, ORIGIN, code=replay)
+
+
+def test_backup_code_signs_in_once_and_notifies(
+    ctx: Context, enrolled: Enrolled, mailer: object
+) -> None:
+    backup = enrolled.backup_codes[0]
+    result = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(result, login.ChallengeIssued)
+    issued = login.complete(ctx, result.challenge_id, ORIGIN, backup_code=backup.lower())
+    assert issued.session.amr == ("pwd", "backup")
+    again = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(again, login.ChallengeIssued)
+    with pytest.raises(InvalidCode):
+        login.complete(ctx, again.challenge_id, ORIGIN, backup_code=backup)
+
+
+def test_lockout_refuses_the_right_code_and_survives_a_new_password_step(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    threshold = ctx.settings.lockout_threshold
+    errors: list[Exception] = []
+    for _ in range(threshold):
+        challenge = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+        assert isinstance(challenge, login.ChallengeIssued)
+        with pytest.raises((InvalidCode, TooManyAttempts)) as caught:
+            login.complete(ctx, challenge.challenge_id, ORIGIN, code="000000")
+        errors.append(caught.value)
+    assert all(isinstance(e, InvalidCode) for e in errors[:-1])
+    assert isinstance(errors[-1], TooManyAttempts)
+
+    challenge = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(challenge, login.ChallengeIssued)
+    with pytest.raises(TooManyAttempts) as locked:
+        login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
+    assert 0 < locked.value.retry_after <= ctx.settings.lockout_minutes * 60
+    with ctx.db.transaction(readonly=True) as tx:
+        events = [e.event for e in audit.query(tx, user_id=enrolled.user.id, limit=200)]
+    assert "account.locked" in events
+
+    clock.advance(ctx.settings.lockout_minutes * 60 + 1)
+    challenge = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(challenge, login.ChallengeIssued)
+    login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
+
+
+def test_challenge_expires_and_limits_attempts(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    challenge = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(challenge, login.ChallengeIssued)
+    clock.advance(ctx.settings.challenge_seconds)
+    with pytest.raises(ChallengeExpired):
+        login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
+    with pytest.raises(ChallengeExpired):
+        login.complete(ctx, "no-such-challenge", ORIGIN, code="123456")
