@@ -119,3 +119,33 @@ def test_keys_generate_writes_a_private_keyring(tmp_path: Path) -> None:
     forced = twostep("keys", "generate", str(path), "--force")
     assert forced.returncode == 0
     assert Keyring.load(str(path)).primary_key_id != keyring.primary_key_id
+
+
+def test_migrate_then_create_the_first_admin(tmp_path: Path) -> None:
+    env = {**os.environ, "TWOSTEP_DATA_DIR": str(tmp_path / "data")}
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "twostep", *args],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    migrated = run("migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "revision" in migrated.stdout
+    created = run("users", "create", "Admin@Example.com", "--admin", "--password-stdin",
+                  stdin="a long admin passphrase\n")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "created admin admin@example.com" in created.stdout
+    duplicate = run(
+        "users", "create", "admin@example.com", "--password-stdin", stdin="another passphrase\n"
+    )
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+    rotated = run("keys", "rotate", str(tmp_path / "data" / "keyring.json"))
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted 0 secrets" in rotated.stdout

@@ -135,6 +135,66 @@ def keys_generate(
     typer.echo(f"wrote keyring {path} (primary key {keyring.primary_key_id})")
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    path: Annotated[Path, typer.Argument(help="The keyring file in use (TWOSTEP_KEYRING).")],
+) -> None:
+    """Add a new primary key to the keyring and re-encrypt every stored secret under it."""
+    from twostep.security import Keyring
+    from twostep.services.context import build_context
+    from twostep.services.operations import rekey_secrets
+
+    if not path.is_file():
+        fail(f"{path} is not a keyring file")
+    keyring = Keyring.load(path).rotated()
+    keyring.save(path, overwrite=True)  # the old keys stay in the ring: nothing is unreadable
+    report = rekey_secrets(build_context(Settings(), keyring=keyring))
+    typer.echo(
+        f"new primary key {report.primary_key_id}; re-encrypted {report.reencrypted} secrets"
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema to this version."""
+    from twostep.store import migrate as migrations
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    migrations.upgrade(url)
+    typer.echo(f"database at revision {migrations.current_revision(url)}")
+
+
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the account the admin role.")] = (
+        False
+    ),
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a verified account; the first admin is made this way."""
+    from twostep.services.context import build_context
+    from twostep.services.operations import create_user, prepare_database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = Settings()
+    ctx = build_context(settings)
+    prepare_database(settings, ctx.db)
+    user = create_user(ctx, email, password, admin=admin)
+    typer.echo(f"created {user.role} {user.email} ({user.id})")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning twostep errors into one clear line."""
     try:

@@ -1,14 +1,50 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from twostep.config import Settings
+from twostep.errors import ConfigurationError
+from twostep.services.context import build_context
+from twostep.store import Database, migrate
 from twostep.web.app import create_app
 
 
-def test_healthz_answers_ok(tmp_path: object) -> None:
-    app = create_app(Settings(data_dir=tmp_path))  # type: ignore[arg-type]
+def test_development_start_creates_database_and_keyring(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
     with TestClient(app) as client:
-        response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ok"}
+    assert (tmp_path / "twostep.sqlite3").exists()
+    assert (tmp_path / "keyring.json").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_a_schema_that_is_behind(tmp_path: Path) -> None:
+    keyring = tmp_path / "keyring.json"
+    build_context(Settings(data_dir=tmp_path))  # development: generates the keyring file
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        public_url="https://auth.example.test",
+        keyring=str(keyring),
+        smtp_url=SecretStr("smtp+starttls://mail.example.test"),
+    )
+    app = create_app(settings)
+    with pytest.raises(ConfigurationError, match="twostep migrate"), TestClient(app):
+        pass
+    migrate.upgrade(settings.resolved_database_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_reports_a_schema_behind(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        migrate.downgrade(Database.from_url(settings.resolved_database_url), "base")
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "schema behind"
