@@ -1,0 +1,379 @@
+"""Operators: see users' 2FA status and the audit log, unlock, reset, promote, deactivate.
+
+Invariants:
+
+* only an active account with role ``admin`` gets in (else :class:`Forbidden`, and an action
+  also leaves a ``denied`` audit row); every *action* needs the admin's own session
+  elevated (DESIGN §4.7), reads do not;
+* every action writes one audit row in the transaction of its change, ``actor_id`` the admin and
+  ``user_id`` the target; no row holds a code, secret or token;
+* there is always an active admin: demoting or deactivating the last one is refused. The
+  check locks every active admin row first, so two admins demoting each other at once
+  cannot both succeed;
+* revoking a user's sessions (reset, deactivate, revoke) also bumps ``token_version``, which
+  revokes every token issued to them;
+* listings are a constant number of statements per page, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from sqlalchemy import ColumnElement, String, and_, exists, func, literal, select
+
+from twostep.errors import Forbidden, InvalidInput, NotFound
+from twostep.mail import EventContext
+from twostep.services import audit, sessions, throttle
+from twostep.services.context import Context, Origin
+from twostep.services.devices import DeviceInfo, lock_user
+from twostep.services.identity import email_hash
+from twostep.services.recovery import BackupStatus
+from twostep.store import Tx, backup_codes, devices, throttles, users
+from twostep.store import audit as audit_store
+from twostep.store import sessions as session_store
+from twostep.store.tables import throttles as throttles_table
+from twostep.store.tables import totp_devices
+from twostep.store.tables import users as users_table
+
+T = TypeVar("T")
+TwoFactorFilter = Literal["enabled", "disabled", "locked"]
+AuditEvent = audit_store.AuditEvent
+MAX_PER_PAGE = 200
+RECENT_EVENTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing, with the total across all pages."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """An account as an operator sees it: no password hash; 2FA and lock state."""
+
+    id: str
+    email: str
+    email_verified_at: datetime | None
+    role: users.Role
+    is_active: bool
+    created_at: datetime
+    active_devices: int
+    locked_until: datetime | None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.active_devices > 0
+
+    @property
+    def locked(self) -> bool:
+        """Locked out of second-factor checks when the summary was read."""
+        return self.locked_until is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A live session, without its refresh-token hash."""
+
+    id: str
+    purpose: str
+    amr: tuple[str, ...]
+    created_at: datetime
+    last_seen_at: datetime | None
+    expires_at: datetime
+    elevated_until: datetime | None
+    ip: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, s: session_store.UserSession) -> SessionInfo:
+        return cls(
+            s.id, s.purpose, s.amr, s.created_at, s.last_seen_at, s.expires_at,
+            s.elevated_until, s.ip, s.user_agent,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetail:
+    """Everything an operator needs to help one user."""
+
+    account: UserSummary
+    devices: list[DeviceInfo]
+    backup: BackupStatus
+    sessions: list[SessionInfo]
+    recent_events: list[AuditEvent]
+    factor_failures: int
+
+
+def _authorize(
+    ctx: Context, admin: sessions.Principal, at: datetime, *, action: str | None = None,
+    origin: Origin | None = None, target: str | None = None,
+) -> None:  # fmt: skip
+    """Admins only; an ``action`` also needs the admin's session elevated."""
+    sessions.require_full(admin)
+    if admin.user.role != "admin" or not admin.user.is_active:
+        if action is not None and origin is not None:
+            with ctx.db.transaction() as tx:
+                audit.record(
+                    tx, "admin.denied", "denied", at=at, origin=origin, user_id=target,
+                    actor_id=admin.user.id, details={"action": action},
+                )  # fmt: skip
+        raise Forbidden()
+    if action is not None:
+        sessions.require_elevated(admin, at)
+
+
+def _paging(page: int, per_page: int) -> tuple[int, int]:
+    if page < 1:
+        raise InvalidInput("page", "Pages are numbered from 1.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput("per_page", f"Ask for 1 to {MAX_PER_PAGE} rows per page.")
+    return per_page, (page - 1) * per_page
+
+
+def list_users(
+    ctx: Context,
+    admin: sessions.Principal,
+    *,
+    query: str | None = None,
+    two_factor: TwoFactorFilter | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[UserSummary]:
+    """Accounts, oldest first, filtered by an email substring and by 2FA or lock state.
+
+    Two statements per page: the rows (active device count and current OTP lock joined in)
+    and the total.
+    """
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at)
+    if two_factor not in (None, "enabled", "disabled", "locked"):
+        raise InvalidInput("two_factor", "Filter on enabled, disabled or locked.")
+    limit, offset = _paging(page, per_page)
+    u, t, d = users_table.c, throttles_table.c, totp_devices.c
+    joined = users_table.outerjoin(
+        throttles_table,
+        and_(t.key == literal(throttle.otp_key(""), String()).concat(u.id), t.locked_until > at),
+    )
+    where: list[ColumnElement[bool]] = []
+    if query and query.strip():
+        where.append(u.email.contains(query.strip().lower(), autoescape=True))
+    enrolled = exists().where(d.user_id == u.id, d.status == "active")
+    if two_factor == "enabled":
+        where.append(enrolled)
+    elif two_factor == "disabled":
+        where.append(~enrolled)
+    elif two_factor == "locked":
+        where.append(t.key.is_not(None))
+    active = select(func.count()).where(d.user_id == u.id, d.status == "active")
+    rows = (
+        select(
+            u.id,
+            u.email,
+            u.email_verified_at,
+            u.role,
+            u.is_active,
+            u.created_at,
+            active.scalar_subquery().label("active_devices"),
+            t.locked_until,
+        )  # fmt: skip
+        .select_from(joined)
+        .where(*where)
+        .order_by(u.created_at, u.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = select(func.count()).select_from(joined).where(*where)
+    with ctx.db.transaction(readonly=True) as tx:
+        items = [UserSummary(**row._mapping) for row in tx.execute(rows)]
+        count = int(tx.execute(total).scalar_one())
+    return Page(items, count, page, per_page)
+
+
+def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDetail:
+    """One account with its devices, backup codes, live sessions, lock and recent events."""
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at)
+    with ctx.db.transaction(readonly=True) as tx:
+        user = users.get(tx, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        found = devices.list_for_user(tx, user_id)
+        backup = backup_codes.status(tx, user_id)
+        live = session_store.list_active_for_user(tx, user_id, at)
+        events = audit_store.query(tx, user_id=user_id, limit=RECENT_EVENTS)
+        state = throttles.get(tx, throttle.otp_key(user_id))
+    locked = state is not None and state.is_locked(at)
+    account = UserSummary(
+        user.id, user.email, user.email_verified_at, user.role, user.is_active, user.created_at,
+        sum(device.status == "active" for device in found),
+        state.locked_until if state is not None and locked else None,
+    )  # fmt: skip
+    return UserDetail(
+        account=account,
+        devices=[DeviceInfo.of(device) for device in found],
+        backup=backup,
+        sessions=[SessionInfo.of(s) for s in live],
+        recent_events=events,
+        factor_failures=state.failures if state is not None else 0,
+    )
+
+
+def _target(tx: Tx, user_id: str, *, keep_admin: str | None = None) -> users.User:
+    """The target's row, locked; with ``keep_admin``, refused if it is the last active admin.
+
+    Every active admin row is locked first, in id order, so concurrent demotions serialise
+    instead of each seeing another admin left.
+    """
+    u = users_table.c
+    admins: list[str] = []
+    if keep_admin is not None:
+        stmt = select(u.id).where(u.role == "admin", u.is_active.is_(True)).order_by(u.id)
+        admins = list(tx.execute(stmt.with_for_update()).scalars())
+    user = lock_user(tx, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    if admins == [user.id]:
+        raise Forbidden(f"{user.email} is the last administrator and cannot be {keep_admin}.")
+    return user
+
+
+def _revoke_everything(tx: Tx, user_id: str, at: datetime) -> int:
+    count = session_store.revoke_all_for_user(tx, user_id, at)
+    users.bump_token_version(tx, user_id)
+    return count
+
+
+def _record(
+    tx: Tx, event: str, admin: sessions.Principal, user_id: str, at: datetime, origin: Origin,
+    details: dict[str, object],
+) -> None:  # fmt: skip
+    actor = admin.user.id
+    audit.record(tx, event, "success", at=at, origin=origin, user_id=user_id, actor_id=actor,
+                 details=details)  # fmt: skip
+
+
+def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, origin: Origin) -> None:
+    """Remove a user's devices and backup codes and sign them out; they are told by email.
+
+    Their next sign-in is password only (or limited to enrollment under ``MFA=required``).
+    The OTP lock is lifted too, so they can enroll again at once.
+    """
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at, action="reset_two_factor", origin=origin, target=user_id)
+    with ctx.db.transaction() as tx:
+        user = _target(tx, user_id)
+        removed = devices.delete_all_for_user(tx, user_id)
+        dropped = backup_codes.delete_all(tx, user_id)
+        throttles.unlock(tx, throttle.otp_key(user_id), at)
+        revoked = _revoke_everything(tx, user_id, at)
+        _record(
+            tx, "admin.two_factor_reset", admin, user_id, at, origin,
+            {"devices_removed": removed, "backup_removed": dropped, "sessions_revoked": revoked},
+        )  # fmt: skip
+    # The admin's address and browser are theirs, not the user's: only the time is shown.
+    ctx.send(ctx.messages.two_factor_reset_by_admin(user.email, event=EventContext(at=at)))
+
+
+def unlock(ctx: Context, admin: sessions.Principal, user_id: str, origin: Origin) -> bool:
+    """Lift the user's second-factor and password locks; True if either was locked."""
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at, action="unlock", origin=origin, target=user_id)
+    with ctx.db.transaction() as tx:
+        user = _target(tx, user_id)
+        keys = (
+            throttle.otp_key(user_id),
+            throttle.password_key(email_hash(ctx.keyring.pepper, user.email)),
+        )
+        states = [throttles.get(tx, key) for key in keys]
+        was_locked = [state is not None and state.is_locked(at) for state in states]
+        for key in keys:
+            throttles.unlock(tx, key, at)
+        _record(
+            tx, "admin.unlocked", admin, user_id, at, origin,
+            {"factor_lock_lifted": was_locked[0], "sign_in_lock_lifted": was_locked[1]},
+        )  # fmt: skip
+    return any(was_locked)
+
+
+def set_role(
+    ctx: Context, admin: sessions.Principal, user_id: str, role: users.Role, origin: Origin
+) -> None:
+    """Promote to ``admin`` or demote to ``user``; the last active admin stays one."""
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at, action="set_role", origin=origin, target=user_id)
+    if role not in ("user", "admin"):
+        raise InvalidInput("role", "The role is user or admin.")
+    with ctx.db.transaction() as tx:
+        user = _target(tx, user_id, keep_admin=None if role == "admin" else "demoted")
+        users.set_role(tx, user_id, role)
+        _record(
+            tx, "admin.role_changed", admin, user_id, at, origin,
+            {"from": user.role, "to": role},
+        )  # fmt: skip
+
+
+def set_active(
+    ctx: Context, admin: sessions.Principal, user_id: str, active: bool, origin: Origin
+) -> None:
+    """Reactivate, or deactivate and sign out; an admin cannot deactivate themselves."""
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at, action="set_active", origin=origin, target=user_id)
+    if not active and user_id == admin.user.id:
+        raise Forbidden("You cannot deactivate your own account.")
+    with ctx.db.transaction() as tx:
+        user = _target(tx, user_id, keep_admin=None if active else "deactivated")
+        users.set_active(tx, user_id, active)
+        revoked = 0 if active else _revoke_everything(tx, user_id, at)
+        event = "admin.user_activated" if active else "admin.user_deactivated"
+        _record(
+            tx, event, admin, user_id, at, origin,
+            {"was_active": user.is_active, "sessions_revoked": revoked},
+        )  # fmt: skip
+
+
+def revoke_sessions(ctx: Context, admin: sessions.Principal, user_id: str, origin: Origin) -> int:
+    """Sign the user out everywhere; how many live sessions ended."""
+    at = ctx.clock.now()
+    _authorize(ctx, admin, at, action="revoke_sessions", origin=origin, target=user_id)
+    with ctx.db.transaction() as tx:
+        _target(tx, user_id)
+        revoked = _revoke_everything(tx, user_id, at)
+        _record(tx, "admin.sessions_revoked", admin, user_id, at, origin, {"count": revoked})
+    return revoked
+
+
+def audit_log(
+    ctx: Context,
+    admin: sessions.Principal,
+    *,
+    event: str | None = None,
+    user_id: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[AuditEvent]:
+    """Audit events, newest first; ``since`` inclusive, ``until`` exclusive."""
+    _authorize(ctx, admin, ctx.clock.now())
+    limit, offset = _paging(page, per_page)
+    with ctx.db.transaction(readonly=True) as tx:
+        items = audit_store.query(
+            tx, event=event, user_id=user_id, outcome=outcome, since=since, until=until,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+        total = audit_store.count(
+            tx, event=event, user_id=user_id, outcome=outcome, since=since, until=until
+        )
+    return Page(items, total, page, per_page)
