@@ -1,0 +1,211 @@
+"""Password reset: an emailed link, plus the second factor when the account has one.
+
+DESIGN §4.8. The token is 256 random bits, stored only as a keyed hash, single-use, and
+valid ``reset_token_minutes`` (60); only the newest link of an account works. The link is
+built from the configured public URL, never from a request's Host header. A reset never
+bypasses 2FA: with an active device, a TOTP or backup code is required (checked with the
+per-account lockout), and a missing or wrong code leaves the token unused. A completed
+reset revokes every session and bumps ``token_version``.
+
+No enumeration (§4.6): :func:`request_reset` returns ``None`` for every address after the
+same work; only an active account gets mail. Requests for one address within
+``email_code_cooldown_seconds`` are answered alike and send nothing more (against mail
+bombing); the earlier link keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from twostep.errors import InvalidCode, InvalidInput, TwostepError
+from twostep.mail import EventContext, Message
+from twostep.security import keyed_hash, new_token
+from twostep.services import audit, factors, login, password_policy, sessions
+from twostep.services import throttle as throttle_service
+from twostep.services.context import Context, Origin
+from twostep.services.identity import email_hash, normalize_email
+from twostep.store import Tx, backup_codes, devices, reset_tokens, throttles, users
+
+
+@dataclass(frozen=True, slots=True)
+class ResetInfo:
+    """What the reset page must ask for: a code when the account has a device."""
+
+    requires_code: bool
+    methods: tuple[str, ...]
+
+
+def token_hash(ctx: Context, token: str) -> str:
+    """The stored form of a reset token."""
+    return keyed_hash(ctx.keyring.pepper, f"reset:{token.strip()}")
+
+
+def request_reset(ctx: Context, email: str, origin: Origin) -> None:
+    """Mail a reset link to the account at ``email``, if there is an active one."""
+    normalized = normalize_email(email)
+    at = ctx.clock.now()
+    token = new_token()
+    hashed = token_hash(ctx, token)
+    link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
+    minutes = ctx.settings.reset_token_minutes
+    event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+    message: Message | None = ctx.messages.password_reset(
+        normalized, link, expires_minutes=minutes, event=event
+    )
+    with ctx.db.transaction() as tx:
+        user = users.get_by_email(tx, normalized)
+        cooling = _cooldown(tx, ctx, normalized, at)
+        if user is None or not user.is_active or cooling:
+            message = None
+            reason = "cooldown" if cooling else "no_account"
+        else:
+            reset_tokens.invalidate_all(tx, user.id, at)
+            reset_tokens.create(
+                tx, user_id=user.id, token_hash=hashed, at=at,
+                expires_at=at + timedelta(minutes=minutes),
+            )  # fmt: skip
+            reason = "sent"
+        audit.record(
+            tx, "password.reset_requested", "success" if message else "info", at=at,
+            origin=origin, user_id=user.id if user is not None else None,
+            details={"result": reason},
+        )  # fmt: skip
+    if message is not None:
+        ctx.send(message)
+
+
+def _cooldown(tx: Tx, ctx: Context, email: str, at: datetime) -> bool:
+    """True while an earlier request for ``email`` is cooling down; starts one otherwise."""
+    seconds = ctx.settings.email_code_cooldown_seconds
+    if seconds == 0:
+        return False
+    key = f"reset_send:{email_hash(ctx.keyring.pepper, email)}"
+    if throttle_service.locked_for(tx, key, at):
+        return True
+    throttles.register_failure(tx, key, at, 1, seconds, max_lock_seconds=seconds)
+    return False
+
+
+def reset_status(ctx: Context, token: str) -> ResetInfo:
+    """Whether the reset page must ask for a code; :class:`InvalidCode` for a dead token."""
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        user = _token_owner(tx, ctx, token, at)
+        if user is None:
+            raise InvalidCode("This reset link is invalid or has expired.")
+        return _info(tx, user.id)
+
+
+def _token_owner(tx: Tx, ctx: Context, token: str, at: datetime) -> users.User | None:
+    stored = reset_tokens.get_valid(tx, token_hash(ctx, token), at) if token.strip() else None
+    user = users.get(tx, stored.user_id) if stored is not None else None
+    return user if user is not None and user.is_active else None
+
+
+def _info(tx: Tx, user_id: str) -> ResetInfo:
+    if devices.count_active(tx, user_id) == 0:
+        return ResetInfo(requires_code=False, methods=())
+    methods = [login.METHOD_TOTP]
+    if backup_codes.status(tx, user_id).remaining:
+        methods.append(login.METHOD_BACKUP)
+    return ResetInfo(requires_code=True, methods=tuple(methods))
+
+
+def complete_reset(
+    ctx: Context,
+    token: str,
+    new_password: str,
+    origin: Origin,
+    *,
+    code: str | None = None,
+    backup_code: str | None = None,
+) -> None:
+    """Set a new password with the emailed token (and a factor when the account has 2FA).
+
+    Order: token → factor present → policy → hash (no transaction open) → factor check →
+    consume the token. A refused factor commits its failure count but not the token, so the
+    owner can retry; a lost race for the token rolls the factor back with it.
+    """
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        user = _token_owner(tx, ctx, token, at)
+        info = _info(tx, user.id) if user is not None else None
+    if user is None or info is None:
+        _record(ctx, "failure", None, origin, reason="invalid_token")
+        raise InvalidCode("This reset link is invalid or has expired.")
+    if info.requires_code and code is None and backup_code is None:
+        _record(ctx, "denied", user.id, origin, reason="factor_missing")
+        raise InvalidInput("code", "Enter a code from your authenticator app or a backup code.")
+    password_policy.check(new_password, email=user.email)
+    new_hash = ctx.passwords.hash(new_password)
+
+    notices = factors.Notices()
+    at = ctx.clock.now()
+    error: TwostepError | None = None
+    try:
+        with ctx.db.transaction() as tx:
+            method = "none"
+            if devices.count_active(tx, user.id):
+                if code is None and backup_code is None:  # a device was added meanwhile
+                    raise InvalidInput("code", "Enter a code from your authenticator app.")
+                outcome = factors.check(
+                    tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+                    purpose="reset", notices=notices,
+                )  # fmt: skip
+                if isinstance(outcome, TwostepError):
+                    error = outcome
+                    audit.record(
+                        tx, "password.reset", "failure", at=at, origin=origin, user_id=user.id,
+                        details={"reason": error.code},
+                    )  # fmt: skip
+                else:
+                    method = outcome.method
+            if error is None:
+                if reset_tokens.consume(tx, token_hash(ctx, token), at) != user.id:
+                    raise InvalidCode("This reset link is invalid or has expired.")
+                _apply(tx, ctx, user, new_hash, at, origin, method)
+    except InvalidCode:
+        _record(ctx, "failure", user.id, origin, reason="token_race")
+        raise
+    notices.send_all(ctx)
+    if error is not None:
+        raise error
+    event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+    ctx.send(ctx.messages.password_reset_done(user.email, event=event))
+
+
+def _apply(
+    tx: Tx,
+    ctx: Context,
+    user: users.User,
+    new_hash: str,
+    at: datetime,
+    origin: Origin,
+    method: str,
+) -> None:
+    """Inside ``tx``: the new password takes over and everything issued before it ends."""
+    users.set_password_hash(tx, user.id, new_hash)
+    if user.email_verified_at is None:  # the link proved control of the address
+        users.set_email_verified(tx, user.id, at)
+    reset_tokens.invalidate_all(tx, user.id, at)
+    sessions.revoke_all(tx, user.id, at, origin)
+    users.bump_token_version(tx, user.id)
+    password_key = throttle_service.password_key(email_hash(ctx.keyring.pepper, user.email))
+    throttle_service.succeed(tx, password_key)
+    audit.record(
+        tx, "password.reset", "success", at=at, origin=origin, user_id=user.id,
+        details={"method": method},
+    )  # fmt: skip
+
+
+def _record(
+    ctx: Context, outcome: audit.Outcome, user_id: str | None, origin: Origin, *, reason: str
+) -> None:
+    """Audit a refused reset in its own transaction (the attempt itself changed nothing)."""
+    at = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        audit.record(
+            tx, "password.reset", outcome, at=at, origin=origin, user_id=user_id,
+            details={"reason": reason},
+        )  # fmt: skip
