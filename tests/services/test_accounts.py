@@ -21,7 +21,7 @@ from twostep.errors import (
     WeakPassword,
 )
 from twostep.mail import MemoryMailer, Message
-from twostep.services import accounts, email_codes, login, sessions
+from twostep.services import accounts, email_codes, login, reset, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
 from twostep.store import sessions as session_store
@@ -296,6 +296,29 @@ def test_change_email_switches_only_on_the_code_sent_to_the_new_address(
         login.login(ctx, user.email, PASSWORD, ORIGIN)
     with pytest.raises(InvalidCode):
         accounts.confirm_email_change(ctx, principal, carol, code, ORIGIN)
+
+
+def test_an_address_change_kills_links_sent_to_the_old_address(
+    ctx: Context,
+    make_user: Callable[..., users.User],
+    principal_for: Callable[[users.User], sessions.Principal],
+    mailer: MemoryMailer,
+) -> None:
+    user = make_user()
+    reset.request_reset(ctx, user.email, ORIGIN)
+    principal = elevate(ctx, principal_for(user))
+    accounts.change_email(ctx, principal, "carol@example.com", ORIGIN)
+    code = code_in(mailer.last("email_change_code"))
+    accounts.confirm_email_change(ctx, principal, "carol@example.com", code, ORIGIN)
+    token = mailer.last("password_reset").text.split("token=")[1].split()[0]
+    with pytest.raises(InvalidCode):
+        reset.reset_status(ctx, token)
+
+
+def test_a_mail_failure_never_loses_the_registration(ctx: Context, mailer: MemoryMailer) -> None:
+    mailer.failing = True
+    assert accounts.register(ctx, BOB, PASSWORD, ORIGIN).email == BOB
+    assert stored(ctx, BOB).email_verified_at is None
 
 
 def test_no_secret_reaches_the_audit_log(
