@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 
+from tests.store.moments import T0, later
 from twostep.store import Database, Tx, devices, users
 
-T0 = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-
-
-def later(seconds: float) -> datetime:
-    """``T0`` plus some seconds."""
-    return T0 + timedelta(seconds=seconds)
+__all__ = ["T0", "add_device", "add_user", "later"]
 
 
 def add_user(tx: Tx, email: str = "alice@example.com", **kwargs: object) -> users.User:

@@ -107,16 +107,35 @@ def test_read_then_write_transactions_do_not_fail_under_contention(db: Database)
 
 
 def test_sqlite_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
-    db = Database.from_url(f"sqlite:///{tmp_path / 'x.sqlite3'}", busy_timeout=0.2)
+    """Two handles on one file, as two worker processes would have."""
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    first, second = (Database.from_url(url, busy_timeout=0.2) for _ in range(2))
     try:
-        with db.transaction() as tx:
+        with first.transaction() as tx:
             tx.exec_driver_sql("CREATE TABLE t (a INTEGER)")
-        with db.transaction() as writer:
+        with first.transaction() as writer:
             writer.exec_driver_sql("INSERT INTO t VALUES (1)")
-            with db.transaction(readonly=True) as reader:
+            with second.transaction(readonly=True) as reader:
                 assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
-            with pytest.raises(Exception, match="locked"), db.transaction() as other:
-                other.exec_driver_sql("SELECT 1")
+            with pytest.raises(Exception, match="locked"), second.transaction() as other:
+                other.exec_driver_sql("SELECT 1")  # a second writer waits, then gives up
     finally:
-        db.dispose()
+        first.dispose()
+        second.dispose()
     assert sqlite3.sqlite_version_info >= (3, 35)  # RETURNING and upserts are relied upon
+
+
+def test_transactions_do_not_nest(db: Database) -> None:
+    with db.transaction() as tx:
+        with pytest.raises(RuntimeError, match="do not nest"), db.transaction():
+            pass
+        tx.execute(text("SELECT 1"))
+    with db.transaction(readonly=True) as tx:  # the guard resets after the block
+        tx.execute(text("SELECT 1"))
+
+
+def test_ping(db: Database, tmp_path: Path) -> None:
+    assert db.ping()
+    unreachable = Database.from_url(f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}")
+    assert not unreachable.ping()
+    assert "Database(" in repr(db)

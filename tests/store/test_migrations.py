@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from tests.store.workers import migrate_main
 from twostep.store import make_engine, migrate
 from twostep.store.tables import metadata
 
@@ -45,3 +51,46 @@ def test_upgrade_is_idempotent_and_downgrade_drops_everything(blank_database_url
 def test_migrations_ship_inside_the_package() -> None:
     assert migrate.SCRIPT_LOCATION.startswith("twostep.store:")
     assert migrate.head_revision()
+
+
+def test_workers_migrating_at_once_do_not_collide(blank_database_url: str) -> None:
+    """Two server processes starting together both migrate; neither fails.
+
+    Processes, not threads: Alembic's ``context`` is process-global.
+    """
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    out = context.Queue()
+    processes = [
+        context.Process(target=migrate_main, args=(blank_database_url, start, out))
+        for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        reports = [out.get(timeout=60) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+    out.close()
+    out.join_thread()
+    assert reports == ["ok", "ok"]
+    assert migrate.is_current(blank_database_url)
+
+
+def test_sqlite_foreign_keys_are_back_on_after_migrating(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}", pool_size=1, max_overflow=0)
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///offline.db", "postgresql+psycopg://u@h/offline"])
+def test_offline_mode_renders_sql(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    command.upgrade(migrate.alembic_config(url=url), "head", sql=True)
+    rendered = capsys.readouterr().out
+    assert "CREATE TABLE totp_devices" in rendered
+    assert "CREATE UNIQUE INDEX" not in rendered or "uq_" in rendered

@@ -10,7 +10,9 @@ Services open one transaction per use case and pass its connection to the reposi
 The ``with`` block commits on success and rolls back on any exception. Repositories never
 commit, so everything a use case writes (its change, its counters, its audit row) lands
 together or not at all. A caller that must keep a failure counter while refusing the request
-records the failure inside the block and raises *after* it.
+records the failure inside the block and raises *after* it. Transactions do not nest: pass
+``tx`` down instead (on SQLite a second writer in the same thread would wait on itself, so
+a nested :meth:`Database.transaction` raises at once on every engine).
 
 SQLite invariant: every transaction starts with ``BEGIN IMMEDIATE``, taking the write lock up
 front. The default deferred ``BEGIN`` would upgrade a read lock to a write lock mid-way, and
@@ -25,12 +27,14 @@ Nothing here runs at import time: engines exist only when :func:`make_engine` is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 __all__ = ["Database", "Tx", "make_engine"]
@@ -67,17 +71,13 @@ def make_engine(
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        options.setdefault("pool_pre_ping", True)
-        options.setdefault("pool_recycle", 1800)
+        if "poolclass" not in options:
+            options.update(pool_size=pool_size, max_overflow=max_overflow)
+            options.setdefault("pool_pre_ping", True)
+            options.setdefault("pool_recycle", 1800)
         connect_args = options.pop("connect_args", {})
         connect_args.setdefault("options", "-c timezone=UTC")
-        return create_engine(
-            parsed,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            connect_args=connect_args,
-            **options,
-        )
+        return create_engine(parsed, connect_args=connect_args, **options)
     raise ValueError(f"unsupported database URL {parsed.render_as_string()!r}")
 
 
@@ -120,6 +120,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:
@@ -138,13 +139,28 @@ class Database:
         ``readonly=True`` is for pure reads (listings, introspection): on SQLite it does
         not take the write lock, on PostgreSQL it opens a ``READ ONLY`` transaction.
         """
-        with self.engine.connect() as conn:
-            if readonly:
-                conn.execution_options(**{_READONLY: True})
-                if self.dialect == "postgresql":
-                    conn.execution_options(postgresql_readonly=True)
-            with conn.begin():
-                yield conn
+        if getattr(self._local, "open", False):
+            raise RuntimeError("transactions do not nest: pass the open `tx` down instead")
+        self._local.open = True
+        try:
+            with self.engine.connect() as conn:
+                if readonly:
+                    conn.execution_options(**{_READONLY: True})
+                    if self.dialect == "postgresql":
+                        conn.execution_options(postgresql_readonly=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            self._local.open = False
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query (for readiness probes)."""
+        try:
+            with self.transaction(readonly=True) as tx:
+                tx.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a child after ``fork``)."""

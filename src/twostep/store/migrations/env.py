@@ -1,8 +1,9 @@
 """Alembic environment: migrate the database the caller hands over, nothing global.
 
 The target comes from the Alembic config, never from settings or the environment:
-``config.attributes["connection"]`` (an open connection, as :mod:`twostep.store.migrate`
-passes) or the ``sqlalchemy.url`` main option. All revisions run in one transaction.
+``config.attributes["connection"]`` (an open connection outside any transaction, as
+:mod:`twostep.store.migrate` passes) or the ``sqlalchemy.url`` main option. All revisions
+run in one transaction, on SQLite too.
 
 SQLite: foreign keys are switched off while migrating, because batch mode rebuilds a table
 by dropping it, and with ``foreign_keys=ON`` that drop would cascade-delete child rows; the
@@ -38,17 +39,28 @@ def _render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[
     return False
 
 
+def _driver_sql(connection: Connection, statement: str) -> None:
+    """Run a statement on the raw driver connection, outside SQLAlchemy's transaction."""
+    driver: Any = connection.connection.driver_connection
+    driver.execute(statement)
+
+
 def _run(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=sqlite,
+        # SQLite's DDL is transactional too; saying so makes Alembic run all revisions in
+        # one BEGIN IMMEDIATE, which also serialises processes migrating at once.
+        transactional_ddl=True,
         compare_type=True,
         render_item=_render_item,
     )
     if sqlite:
-        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        if connection.in_transaction():
+            raise RuntimeError("pass a connection outside any transaction (SQLite needs it)")
+        _driver_sql(connection, "PRAGMA foreign_keys = OFF")
     try:
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
@@ -60,7 +72,7 @@ def _run(connection: Connection) -> None:
                     raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
     finally:
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+            _driver_sql(connection, "PRAGMA foreign_keys = ON")
 
 
 def _offline() -> None:

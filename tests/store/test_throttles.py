@@ -1,0 +1,121 @@
+"""Throttle repository: the written lockout formula, escalation, reset and unlock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.store.conftest import later
+from twostep.store import Database, Tx, throttles
+
+KEY = "otp:user:1"
+
+
+def fail(
+    tx: Tx, at: float, threshold: int = 3, base: int = 60, **kw: int
+) -> throttles.ThrottleState:
+    return throttles.register_failure(tx, KEY, later(at), threshold, base, **kw)
+
+
+@pytest.mark.parametrize(
+    ("lock_count", "expected"),
+    [(0, 900), (1, 1800), (2, 3600), (6, 57600), (7, 86400), (99, 86400)],
+)
+def test_lock_seconds_formula(lock_count: int, expected: int) -> None:
+    assert throttles.lock_seconds(lock_count, 900) == expected
+    assert throttles.lock_seconds(lock_count, 900, cap=1000) == min(expected, 1000)
+
+
+def test_failures_lock_at_the_threshold_and_escalate(db: Database) -> None:
+    with db.transaction() as tx:
+        assert fail(tx, 0).failures == 1
+        second = fail(tx, 1)
+        assert (second.failures, second.locked_until, second.is_locked(later(1))) == (
+            2,
+            None,
+            False,
+        )
+        third = fail(tx, 2)
+        assert third.failures == 3 and third.lock_count == 1
+        assert third.locked_until == later(62) and third.is_locked(later(61))
+        assert third.retry_after(later(2)) == 60 and third.retry_after(later(61.5)) == 1
+        assert third.retry_after(later(62)) == 0
+        while_locked = fail(tx, 30)  # counted, but the lock neither grows nor escalates
+        assert while_locked.failures == 4 and while_locked.locked_until == later(62)
+        assert while_locked.lock_count == 1
+        again = fail(tx, 100)  # the first failure after the lock lapses locks again, doubled
+        assert again.lock_count == 2 and again.locked_until == later(100 + 120)
+        third_lock = fail(tx, 300)
+        assert third_lock.lock_count == 3 and third_lock.locked_until == later(300 + 240)
+        assert throttles.get(tx, KEY) == third_lock
+        assert third_lock.window_started_at == later(0) and third_lock.updated_at == later(300)
+
+
+def test_escalation_is_capped(db: Database) -> None:
+    with db.transaction() as tx:
+        state = fail(tx, 0, threshold=1, base=60, max_lock_seconds=200)
+        assert state.locked_until == later(60) and state.lock_count == 1
+        state = fail(tx, 100, threshold=1, base=60, max_lock_seconds=200)
+        assert state.locked_until == later(100 + 120)
+        state = fail(tx, 1000, threshold=1, base=60, max_lock_seconds=200)
+        assert state.locked_until == later(1000 + 200)
+        state = fail(tx, 2000, threshold=1, base=60, max_lock_seconds=200)
+        assert state.locked_until == later(2000 + 200) and state.lock_count == 4
+
+
+def test_reset_forgets_and_unlock_keeps_the_escalation(db: Database) -> None:
+    with db.transaction() as tx:
+        for t in range(3):
+            fail(tx, t)
+        assert throttles.unlock(tx, KEY, later(5))
+        unlocked = throttles.get(tx, KEY)
+        assert unlocked is not None and not unlocked.is_locked(later(5))
+        assert unlocked.failures == 0 and unlocked.lock_count == 1
+        for t in range(6, 9):
+            state = fail(tx, t)
+        assert state.lock_count == 2 and state.locked_until == later(8 + 120)
+        assert throttles.reset(tx, KEY)
+        assert throttles.get(tx, KEY) is None
+        assert not throttles.reset(tx, KEY) and not throttles.unlock(tx, KEY, later(9))
+        assert fail(tx, 10).failures == 1
+
+
+def test_a_window_forgets_an_old_streak(db: Database) -> None:
+    with db.transaction() as tx:
+        fail(tx, 0, window_seconds=600)
+        fail(tx, 1, window_seconds=600)
+        fresh = fail(tx, 700, window_seconds=600)
+        assert fresh.failures == 1 and fresh.window_started_at == later(700)
+        assert fail(tx, 701, window_seconds=600).failures == 2
+        locked = fail(tx, 702, base=1000, window_seconds=600)
+        assert locked.is_locked(later(1400))
+        counted = fail(tx, 1400, base=1000, window_seconds=600)  # locked: no fresh start
+        assert counted.failures == 4 and counted.window_started_at == later(700)
+
+
+def test_bad_policy_is_refused(db: Database) -> None:
+    with db.transaction() as tx, pytest.raises(ValueError):
+        throttles.register_failure(tx, KEY, later(0), 0, 60)
+
+
+def test_list_locked(db: Database) -> None:
+    with db.transaction() as tx:
+        throttles.register_failure(tx, "otp:user:a", later(0), 1, 60)
+        throttles.register_failure(tx, "otp:user:b", later(0), 1, 30)
+        throttles.register_failure(tx, "login:email:c", later(0), 1, 90)
+        throttles.register_failure(tx, "otp:user:d", later(0), 5, 60)
+        throttles.register_failure(tx, "otp_user_e", later(0), 1, 60)
+        assert [s.key for s in throttles.list_locked(tx, later(1))] == [
+            "otp:user:b",
+            "otp:user:a",
+            "otp_user_e",
+            "login:email:c",
+        ]
+        assert [s.key for s in throttles.list_locked(tx, later(1), prefix="otp:")] == [
+            "otp:user:b",
+            "otp:user:a",
+        ]
+        assert [s.key for s in throttles.list_locked(tx, later(45))] == [
+            "otp:user:a",
+            "otp_user_e",
+            "login:email:c",
+        ]
