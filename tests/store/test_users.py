@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from tests.store.conftest import T0, add_device, add_user, later
 from twostep.store import Database, users
 
@@ -101,3 +104,26 @@ def test_delete(db: Database, user_id: str) -> None:
         assert users.delete(tx, user_id)
         assert not users.delete(tx, user_id)
         assert users.get(tx, user_id) is None
+
+
+def test_get_for_update_serialises_writers_to_one_user(db: Database, user_id: str) -> None:
+    """A second locker waits for the first to commit (row lock on PostgreSQL, write lock
+    on SQLite), so it reads the committed change."""
+    seen: list[int] = []
+
+    def second() -> None:
+        with db.transaction() as tx:
+            user = users.get(tx, user_id, for_update=True)
+            assert user is not None
+            seen.append(user.token_version)
+
+    with db.transaction() as tx:
+        assert users.get(tx, user_id, for_update=True) is not None
+        assert users.get(tx, "missing", for_update=True) is None
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert seen == []  # still waiting on the lock
+        users.bump_token_version(tx, user_id)
+    waiter.join(timeout=10)
+    assert seen == [1]

@@ -110,9 +110,16 @@ def create(
     return None if row is None else _user(row)
 
 
-def get(tx: Tx, user_id: str) -> User | None:
-    """The account with this id."""
-    row = tx.execute(select(users).where(users.c.id == user_id)).first()
+def get(tx: Tx, user_id: str, *, for_update: bool = False) -> User | None:
+    """The account with this id; ``for_update`` also locks the row until ``tx`` ends.
+
+    The lock (``SELECT … FOR UPDATE``) serialises concurrent changes to one user's factors on
+    PostgreSQL; SQLite needs none, each write transaction holding the database write lock.
+    """
+    stmt = select(users).where(users.c.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = tx.execute(stmt).first()
     return None if row is None else _user(row)
 
 
