@@ -1,10 +1,10 @@
 """QR codes for enrollment URIs, as PNG, SVG, ``data:`` URIs and terminal text.
 
-segno computes the symbol (error correction level M by default: readable with a smudge or a
-logo-free glare, still a small symbol for a ~120-character URI). The PNG is written here
-rather than by segno's generic writer: a 1-bit greyscale image built row by row is several
-times faster, which keeps :func:`qr_png` within its 10 ms budget. Everything returns values;
-nothing touches files.
+segno encodes the symbol (error correction level M by default: it survives a smudge or some
+glare and still gives a small symbol for a ~100-character URI), with the mask search done by
+:mod:`twostep.otp.qrmask`. The PNG is written here rather than by segno's generic writer: a
+1-bit greyscale image built row by row is several times faster. Together they keep
+:func:`qr_png` well inside its 10 ms budget. Everything returns values; nothing touches files.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Final, Literal
 import segno
 
 from twostep.errors import InvalidParameter
+from twostep.otp.qrmask import make_symbol
 
 ErrorLevel = Literal["L", "M", "Q", "H"]
 DEFAULT_ERROR: Final[ErrorLevel] = "M"
@@ -28,7 +29,10 @@ _FULL, _UPPER, _LOWER, _EMPTY = "\u2588", "\u2580", "\u2584", " "
 def _symbol(data: str, error: ErrorLevel) -> segno.QRCode:
     if type(data) is not str or not data:
         raise InvalidParameter("QR data must be a non-empty string")
-    return segno.make_qr(data, error=error)
+    try:
+        return make_symbol(data, error)
+    except segno.DataOverflowError:
+        raise InvalidParameter(f"{len(data)} characters do not fit in a QR code") from None
 
 
 def _check_size(scale: int, border: int) -> None:
