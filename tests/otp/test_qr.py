@@ -97,3 +97,8 @@ def test_bad_sizes_are_refused(scale: int, border: int) -> None:
 def test_empty_data_is_refused() -> None:
     with pytest.raises(InvalidParameter):
         qr_png("")
+
+
+def test_data_too_large_for_any_symbol_is_refused() -> None:
+    with pytest.raises(InvalidParameter, match="do not fit"):
+        qr_png("x" * 3000)

@@ -19,7 +19,7 @@ from typing import Final, Literal, Protocol, TypeGuard, runtime_checkable
 
 from twostep.errors import ProviderError
 from twostep.otp.hotp import Algorithm, hotp
-from twostep.otp.secrets import decode_secret, generate_secret
+from twostep.otp.secrets import check_secret_bits, decode_secret, generate_secret
 from twostep.otp.totp import (
     TOTPParams,
     check_window,
@@ -104,8 +104,7 @@ class TOTPProvider:
     ) -> None:
         self.window = check_window(window)
         self.params = TOTPParams(algorithm, digits, period)
-        self.secret_bits = secret_bits
-        generate_secret(secret_bits)  # refuse a bad size now rather than at the first enrollment
+        self.secret_bits = check_secret_bits(secret_bits)
 
     def new_secret(self) -> str:
         return generate_secret(self.secret_bits)
@@ -177,10 +176,11 @@ class EmailCodeProvider:
     """Numeric codes sent by email, valid for ``validity_seconds`` (10 minutes) after issue.
 
     Each code is the HOTP value (counter 0) of a fresh random secret, so it is uniformly random
-    and single-use by construction. A service that keeps only a keyed hash of ``code`` and
+    and unrelated to every other code. A service that keeps only a keyed hash of ``code`` and
     ``expires_at`` can drop ``secret``; one that keeps the (encrypted) secret instead can use
-    :meth:`verify`, whose only step is 0, and must check ``expires_at`` itself. Email proves
-    control of an address; it is never a second factor.
+    :meth:`verify`, whose only step is 0, and must check ``expires_at`` itself. Of ``params``
+    only ``digits`` means anything here. Email proves control of an address; it is never a
+    second factor.
     """
 
     name: Final = "email"

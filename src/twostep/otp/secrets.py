@@ -43,13 +43,18 @@ class DecodedSecret:
         return len(self.key) * 8
 
 
-def generate_secret(bits: int = DEFAULT_BITS) -> str:
-    """A fresh random secret of ``bits`` bits as unpadded upper-case base32."""
+def check_secret_bits(bits: int) -> int:
+    """Return ``bits`` if it is a multiple of 8 from 128 to 1024, else raise InvalidParameter."""
     if type(bits) is not int or bits % 8 or not MIN_BITS <= bits <= MAX_BITS:
         raise InvalidParameter(
             f"a secret must have a multiple of 8 bits from {MIN_BITS} to {MAX_BITS}, not {bits!r}"
         )
-    return encode_secret(secrets.token_bytes(bits // 8))
+    return bits
+
+
+def generate_secret(bits: int = DEFAULT_BITS) -> str:
+    """A fresh random secret of ``bits`` bits as unpadded upper-case base32."""
+    return encode_secret(secrets.token_bytes(check_secret_bits(bits) // 8))
 
 
 def encode_secret(key: bytes) -> str:
