@@ -51,6 +51,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
+        if self.otp_provider == "email":
+            raise ConfigurationError("email codes are never a second factor: pick another provider")
         if self.env == "production":
             if self.otp_provider == "dev":
                 raise ConfigurationError("the dev OTP provider cannot run in production")

@@ -177,3 +177,10 @@ class Unauthenticated(TwostepError):
 
     code = "UNAUTHENTICATED"
     default_message = "Please sign in."
+
+
+class InvalidToken(Unauthenticated):
+    """An access token is malformed, badly signed, expired, or for another audience."""
+
+    code = "INVALID_TOKEN"
+    default_message = "The access token is invalid or has expired."

@@ -287,7 +287,7 @@ def sign_in(ctx: Context, email: str, code: str, origin: Origin) -> login.LoginR
 
     def finish(tx: Tx, user: users.User, at: datetime) -> login.LoginResult:
         audit.record(tx, "login.email_code", "success", at=at, origin=origin, user_id=user.id)
-        return login._after_password(tx, ctx, user, origin)
+        return login.after_first_factor(tx, ctx, user, origin, amr=["email"])
 
     return _verify(ctx, email, code, "sign_in", origin, finish)
 

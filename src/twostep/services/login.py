@@ -78,17 +78,24 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
             if new_hash is not None:
                 users.set_password_hash(tx, user.id, new_hash)
             audit.record(tx, "login.password", "success", at=at, origin=origin, user_id=user.id)
-            result = _after_password(tx, ctx, user, origin)
+            result = after_first_factor(tx, ctx, user, origin, amr=["pwd"])
     if result is None:
         raise InvalidCredentials()
     return result
 
 
-def _after_password(tx: Tx, ctx: Context, user: users.User, origin: Origin) -> LoginResult:
+def after_first_factor(
+    tx: Tx, ctx: Context, user: users.User, origin: Origin, *, amr: list[str]
+) -> LoginResult:
+    """After a first factor (password, or an emailed sign-in code): a session or a challenge.
+
+    ``amr`` names that first factor; it is carried into the session, or into the challenge
+    and from there into the session the challenge completes with.
+    """
     at = ctx.clock.now()
     if devices.count_active(tx, user.id) == 0:
         purpose = "enroll" if ctx.settings.mfa == "required" else "full"
-        return sessions.start(tx, ctx, user, amr=["pwd"], at=at, origin=origin, purpose=purpose)
+        return sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin, purpose=purpose)
     methods = [METHOD_TOTP]
     if backup_codes.status(tx, user.id).remaining:
         methods.append(METHOD_BACKUP)
@@ -97,7 +104,7 @@ def _after_password(tx: Tx, ctx: Context, user: users.User, origin: Origin) -> L
         user_id=user.id,
         purpose="login",
         methods=methods,
-        amr=["pwd"],
+        amr=amr,
         at=at,
         expires_at=at + timedelta(seconds=ctx.settings.challenge_seconds),
         ip=origin.ip,
@@ -149,7 +156,7 @@ def complete(
             else:
                 if not challenges.complete(tx, challenge.id, at):
                     raise ChallengeExpired()
-                amr = ["pwd", outcome.method]
+                amr = [*challenge.amr, outcome.method]
                 issued = sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin)
     notices.send_all(ctx)
     if error is not None:
