@@ -27,7 +27,9 @@ Nothing here runs at import time: engines exist only when :func:`make_engine` is
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
@@ -100,9 +102,7 @@ def _sqlite_engine(url: str, busy_timeout: float, options: dict[str, Any]) -> En
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
-                mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                _ensure_wal(cursor, busy_timeout)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -113,6 +113,25 @@ def _sqlite_engine(url: str, busy_timeout: float, options: dict[str, Any]) -> En
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ensure_wal(cursor: Any, timeout: float) -> None:
+    """Switch the file to WAL (a persistent setting), tolerating a concurrent first opener.
+
+    The switch needs an exclusive lock, and SQLite reports "locked" at once instead of
+    waiting when another process is opening the same new file; so retry until our switch
+    works or we see the other process's, within the busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class Database:
