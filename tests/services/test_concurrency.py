@@ -1,0 +1,240 @@
+"""A code is accepted once under real concurrency, through the services (DESIGN §4.1-4.3).
+
+Twenty threads, released together by a barrier, each present the same valid TOTP code (or
+the same backup code) on a session or challenge of their own: exactly one succeeds and the
+other nineteen get :class:`InvalidCode`. The same holds for two spawned processes, each with
+its own engine and :class:`Context`, and on PostgreSQL as on SQLite. Concurrent wrong codes
+are all counted by the per-account lockout.
+
+The lockout threshold is raised where the losers of a race must be seen as ``InvalidCode``:
+with the default of 5, the sixth loser would already be refused as locked.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, Literal
+
+import pytest
+
+from tests.services.conftest import ORIGIN, Enrolled, code_at
+from twostep.clock import ManualClock
+from twostep.config import Settings
+from twostep.errors import TooManyAttempts, TwostepError
+from twostep.mail import MemoryMailer
+from twostep.security import Keyring
+from twostep.services import elevation, login, sessions, throttle
+from twostep.services.context import Context, build_context
+from twostep.store import Database, backup_codes, challenges, devices, throttles, users
+
+THREADS = 20
+PROCESSES = 2
+Service = Literal["elevate", "login"]
+Factor = Literal["totp", "backup"]
+Race = tuple[Service, Factor, str, float, list[str]]
+"""(service, factor, code, clock timestamp, target ids): plain data, so it crosses spawn."""
+
+
+def targets(ctx: Context, user: users.User, service: Service, count: int) -> list[str]:
+    """``count`` fresh sessions (to elevate) or login challenges (to complete) of ``user``."""
+    at = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        if service == "elevate":
+            return [
+                sessions.start(tx, ctx, user, amr=["pwd", "otp"], at=at, origin=ORIGIN).session.id
+                for _ in range(count)
+            ]
+        expires_at = at + timedelta(seconds=ctx.settings.challenge_seconds)
+        return [
+            challenges.create(
+                tx,
+                user_id=user.id,
+                purpose="login",
+                methods=["totp", "backup_code"],
+                amr=["pwd"],
+                at=at,
+                expires_at=expires_at,
+            ).id  # fmt: skip
+            for _ in range(count)
+        ]
+
+
+def attempt(ctx: Context, service: Service, factor: Factor, code: str) -> Callable[[str], None]:
+    """The call each thread makes on its own target id."""
+    factor_kw = {"code": code} if factor == "totp" else {"backup_code": code}
+
+    def call(target: str) -> None:
+        if service == "elevate":
+            principal = sessions.resolve(ctx, target)
+            elevation.elevate(ctx, principal, ORIGIN, **factor_kw)
+        else:
+            login.complete(ctx, target, ORIGIN, **factor_kw)
+
+    return call
+
+
+def race(call: Callable[[str], None], ids: Sequence[str], start: Any = None) -> list[str]:
+    """Run ``call`` once per id, in threads released together; each outcome's name."""
+    gate = threading.Barrier(len(ids))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(target: str) -> None:
+        gate.wait()
+        try:
+            call(target)
+            outcome = "ok"
+        except TwostepError as exc:
+            outcome = type(exc).__name__
+        except Exception as exc:  # reported, so the assertion shows what went wrong
+            outcome = repr(exc)
+        with lock:
+            outcomes.append(outcome)
+
+    if start is not None:
+        start.wait()  # the other process is ready too
+    threads = [threading.Thread(target=run, args=(target,)) for target in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def process_main(
+    url: str, settings: Settings, keyring_json: str, plan: list[Race], start: Any, out: Any
+) -> None:
+    """One spawned process: its own engine and context; run each race, report outcomes."""
+    db = Database.from_url(url)
+    clock = ManualClock()
+    ctx = build_context(
+        settings, db=db, clock=clock, mailer=MemoryMailer(), keyring=Keyring.from_json(keyring_json)
+    )
+    try:
+        report = []
+        for service, factor, code, at, ids in plan:
+            clock.set(at)
+            report.append(race(attempt(ctx, service, factor, code), ids, start))
+        out.put(("ok", report))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))
+    finally:
+        db.dispose()
+
+
+def wrong_code(secret: str, clock: ManualClock) -> str:
+    """A well-formed code that no step in the verification window accepts."""
+    near = {code_at(secret, clock, offset) for offset in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def raise_threshold(ctx: Context, threshold: int = 100) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"lockout_threshold": threshold})
+
+
+def check_consumed(ctx: Context, enrolled: Enrolled, factor: Factor, clock: ManualClock) -> None:
+    with ctx.db.transaction(readonly=True) as tx:
+        if factor == "totp":
+            device = devices.get(tx, enrolled.device_id)
+            assert device is not None
+            assert device.last_used_step == int(clock.now().timestamp()) // 30
+        else:
+            assert backup_codes.status(tx, enrolled.user.id).remaining == 9
+
+
+@pytest.mark.parametrize("service", ["elevate", "login"])
+@pytest.mark.parametrize("factor", ["totp", "backup"])
+def test_one_code_in_twenty_threads_succeeds_once(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock, service: Service, factor: Factor
+) -> None:
+    raise_threshold(ctx)
+    code = code_at(enrolled.secret, clock) if factor == "totp" else enrolled.backup_codes[0]
+    ids = targets(ctx, enrolled.user, service, THREADS)
+    outcomes = race(attempt(ctx, service, factor, code), ids)
+    assert sorted(outcomes) == ["InvalidCode"] * (THREADS - 1) + ["ok"]
+    check_consumed(ctx, enrolled, factor, clock)
+
+
+def test_one_code_in_two_processes_succeeds_once(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock, keyring: Keyring, database_url: str
+) -> None:
+    """Two spawned processes, ten threads each, per race; four races, one success each."""
+    raise_threshold(ctx)
+    per_process = THREADS // PROCESSES
+    kinds: list[tuple[Service, Factor]] = [
+        ("elevate", "totp"), ("login", "backup"), ("login", "totp"), ("elevate", "backup"),
+    ]  # fmt: skip
+    races: list[Race] = []
+    backups = iter(enrolled.backup_codes)
+    for index, (service, factor) in enumerate(kinds):
+        at = clock.now() + timedelta(seconds=30 * index)  # a fresh step for each TOTP race
+        code = totp_at(enrolled.secret, at.timestamp()) if factor == "totp" else next(backups)
+        ids = targets(ctx, enrolled.user, service, THREADS)
+        races.append((service, factor, code, at.timestamp(), ids))
+
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    out = context.Queue()
+    processes = []
+    for p in range(PROCESSES):
+        share = slice(p * per_process, (p + 1) * per_process)
+        plan = [(s, f, c, t, ids[share]) for s, f, c, t, ids in races]
+        args = (database_url, ctx.settings, keyring.to_json(), plan, start, out)
+        processes.append(context.Process(target=process_main, args=args))
+    for process in processes:
+        process.start()
+    try:
+        reports = [out.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+    out.close()
+    out.join_thread()
+    assert [status for status, _ in reports] == ["ok"] * PROCESSES, reports
+    for index, kind in enumerate(kinds):
+        outcomes = [outcome for _, report in reports for outcome in report[index]]
+        assert sorted(outcomes) == ["InvalidCode"] * (THREADS - 1) + ["ok"], kind
+    with ctx.db.transaction(readonly=True) as tx:
+        assert backup_codes.status(tx, enrolled.user.id).remaining == 8
+
+
+def totp_at(secret: str, timestamp: float) -> str:
+    return code_at(secret, ManualClock(timestamp))
+
+
+def test_twenty_concurrent_wrong_codes_are_all_counted(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    raise_threshold(ctx, 50)
+    ids = targets(ctx, enrolled.user, "elevate", THREADS)
+    outcomes = race(attempt(ctx, "elevate", "totp", wrong_code(enrolled.secret, clock)), ids)
+    assert outcomes == ["InvalidCode"] * THREADS
+    with ctx.db.transaction(readonly=True) as tx:
+        state = throttles.get(tx, throttle.otp_key(enrolled.user.id))
+    assert state is not None and state.failures == THREADS
+    assert not state.is_locked(clock.now())
+
+
+def test_concurrent_wrong_codes_engage_the_default_lock(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    threshold = ctx.settings.lockout_threshold
+    ids = targets(ctx, enrolled.user, "login", THREADS)
+    outcomes = race(attempt(ctx, "login", "totp", wrong_code(enrolled.secret, clock)), ids)
+    # Failures 1..threshold-1 are plain misses; the one that locks, and every later or
+    # refused attempt, gets the lockout.
+    assert sorted(outcomes) == ["InvalidCode"] * (threshold - 1) + ["TooManyAttempts"] * (
+        THREADS - threshold + 1
+    )
+    with ctx.db.transaction(readonly=True) as tx:
+        state = throttles.get(tx, throttle.otp_key(enrolled.user.id))
+    assert state is not None and state.failures >= threshold and state.lock_count == 1
+    assert state.is_locked(clock.now())
+
+    (fresh,) = targets(ctx, enrolled.user, "elevate", 1)
+    with pytest.raises(TooManyAttempts) as locked:
+        attempt(ctx, "elevate", "totp", code_at(enrolled.secret, clock))(fresh)
+    assert locked.value.retry_after == ctx.settings.lockout_minutes * 60
