@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     email_code_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
     reset_token_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
+    token_algorithm: Literal["EdDSA", "HS256"] = "EdDSA"
+    token_secret: SecretStr | None = None
+    token_audience: str = "twostep"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    introspection_client_id: str = "twostep-introspect"
+    introspection_client_secret: SecretStr | None = None
+
+    trusted_proxies: list[str] = Field(default_factory=list)
+    redis_url: str | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    login_rate_per_minute: int = Field(default=30, ge=1)
+    account_rate_per_minute: int = Field(default=10, ge=1)
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
         if self.otp_provider == "email":
@@ -58,7 +71,16 @@ class Settings(BaseSettings):
                 raise ConfigurationError("the dev OTP provider cannot run in production")
             if not self.public_url.startswith("https://"):
                 raise ConfigurationError("TWOSTEP_PUBLIC_URL must be https:// in production")
+        if self.token_algorithm == "HS256" and (
+            self.token_secret is None or len(self.token_secret.get_secret_value()) < 32
+        ):
+            raise ConfigurationError("HS256 tokens need TWOSTEP_TOKEN_SECRET of 32+ characters")
         return self
+
+    @property
+    def token_issuer(self) -> str:
+        """The ``iss`` of every access token: the public origin of this service."""
+        return self.public_url.rstrip("/")
 
     @property
     def is_development(self) -> bool:
