@@ -42,6 +42,7 @@ __all__ = [
     "challenges",
     "email_codes",
     "metadata",
+    "refresh_tokens_retired",
     "reset_tokens",
     "sessions",
     "throttles",
@@ -220,4 +221,16 @@ audit_events = Table(
     Index(None, "at"),
     Index(None, "user_id", "at"),
     Index(None, "event", "at"),
+)
+
+# Hashes of refresh tokens that a rotation replaced. The session row keeps only the current
+# hash; a presented hash found here is a reused token, and its family gets revoked.
+refresh_tokens_retired = Table(
+    "refresh_tokens_retired",
+    metadata,
+    Column("token_hash", HASH, primary_key=True),
+    Column("session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", ID, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=False),
+    Index(None, "session_id"),
 )
