@@ -18,8 +18,14 @@ Version 1 (keys oldest first; binary values are unpadded base64url)::
       "keys": [{"id": "3f9c0a1b2c4d", "kind": "aes-256-gcm", "secret": "<32 bytes>"}]
     }
 
-``kind`` leaves room for other key types (an Ed25519 signing key will be one); every kind that
-has keys names its primary key in ``primary``.
+Every kind that has keys names its primary key in ``primary``. Two kinds exist:
+
+- ``aes-256-gcm``: ``secret`` is the 32-byte AES key that seals secrets at rest.
+- ``eddsa-ed25519``: ``secret`` is the 32-byte Ed25519 private seed (RFC 8032) that signs access
+  tokens. A ring written before signing keys existed simply has none of this kind, and loads.
+
+Key ids are unique across kinds, because a token's ``kid`` and a ciphertext's key id must
+never be ambiguous.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from twostep.security.secret import SecretBytes
 FORMAT = "twostep-keyring"
 VERSION = 1
 KIND_AES_GCM = "aes-256-gcm"
-KINDS = (KIND_AES_GCM,)
+KIND_ED25519 = "eddsa-ed25519"
+KINDS = (KIND_AES_GCM, KIND_ED25519)
 
 _TOP_FIELDS = frozenset({"format", "version", "pepper", "primary", "keys"})
 _KEY_FIELDS = frozenset({"id", "kind", "secret"})

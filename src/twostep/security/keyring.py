@@ -1,4 +1,4 @@
-"""AES-256-GCM keys with ids, for secrets at rest.
+"""AES-256-GCM keys with ids, for secrets at rest, and Ed25519 keys that sign access tokens.
 
 Invariants:
 
@@ -15,6 +15,12 @@ Invariants:
   (backup codes, reset tokens, throttle keys) would silently stop matching if it did.
 - Key ids are random, so two independently generated rings never share one: opening a value
   with the wrong ring reports an unknown key id rather than a baffling tamper error.
+- Signing keys follow the same rule as AES keys: only the primary signs, every signing key of
+  the ring stays published (:meth:`Keyring.public_signing_keys`), so a token signed before a
+  rotation still verifies until it expires. A ring written before signing keys existed has none;
+  :meth:`Keyring.ensure_signing_key` adds one, and the caller saves the ring. A signing key is
+  never made up on the fly: every worker must sign with the same persistent key.
+- Key ids are unique across kinds, so a token's ``kid`` never names an AES key.
 - No key material appears in ``repr`` or ``str``.
 """
 
@@ -28,13 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from twostep.errors import DecryptionError, KeyringError
 from twostep.security import keyfile
 from twostep.security.secret import SecretBytes
 
 KEY_BYTES = 32
+SIGNING_SEED_BYTES = 32
 PEPPER_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -63,10 +72,10 @@ def associated_data(key_id: str, owner: str) -> bytes:
     return _AAD_PREFIX + len(kid).to_bytes(1, "big") + kid + owner.encode("utf-8")
 
 
-def _new_key_id(taken: Mapping[str, object]) -> str:
+def _new_key_id(*taken: Mapping[str, object]) -> str:
     while True:
         key_id = secrets.token_hex(6)
-        if key_id not in taken:
+        if not any(key_id in ids for ids in taken):
             return key_id
 
 
@@ -75,72 +84,145 @@ def _check_owner(owner: str) -> None:
         raise ValueError("owner must be a non-empty string, e.g. 'totp_device:42'")
 
 
+def _check_key(key_id: str, secret: bytes, size: int, kind: str) -> None:
+    if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+        raise KeyringError(
+            f"keyring: key id {key_id!r} must be 1-64 characters of "
+            "letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    if not isinstance(secret, bytes) or len(secret) != size:
+        raise KeyringError(f"keyring: key {key_id!r} must be {size} bytes for {kind}")
+
+
 class Keyring:
-    """An immutable set of AES-256-GCM keys, one of them primary, plus a pepper.
+    """An immutable set of AES-256-GCM keys and Ed25519 signing keys, each with a primary.
 
     >>> ring = Keyring.generate()
     >>> sealed = ring.encrypt(b"JBSWY3DPEHPK3PXP", owner="totp_device:1")
     >>> ring.rotated().decrypt(sealed, owner="totp_device:1")
     b'JBSWY3DPEHPK3PXP'
+    >>> ring.signing_key_id is None, ring.ensure_signing_key().signing_key_id is not None
+    (True, True)
     """
 
-    __slots__ = ("_keys", "_secrets", "_primary", "_pepper")
+    __slots__ = ("_keys", "_secrets", "_primary", "_pepper", "_signers", "_seeds", "_signer")
 
-    def __init__(self, *, keys: Mapping[str, bytes], primary_key_id: str, pepper: bytes) -> None:
-        """Build a ring from raw keys, listed oldest first. Raises :class:`KeyringError`."""
+    def __init__(
+        self,
+        *,
+        keys: Mapping[str, bytes],
+        primary_key_id: str,
+        pepper: bytes,
+        signing_keys: Mapping[str, bytes] | None = None,
+        primary_signing_key_id: str | None = None,
+    ) -> None:
+        """Build a ring from raw keys, each kind listed oldest first. Raises :class:`KeyringError`.
+
+        ``signing_keys`` maps key ids to 32-byte Ed25519 private seeds; when there are any,
+        ``primary_signing_key_id`` names the one that signs.
+        """
         if not keys:
             raise KeyringError("keyring: a keyring needs at least one key")
         self._keys: dict[str, AESGCM] = {}
         for key_id, secret in keys.items():
-            if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
-                raise KeyringError(
-                    f"keyring: key id {key_id!r} must be 1-64 characters of "
-                    "letters, digits, '.', '_' or '-', starting with a letter or digit"
-                )
-            if not isinstance(secret, bytes) or len(secret) != KEY_BYTES:
-                raise KeyringError(
-                    f"keyring: key {key_id!r} must be {KEY_BYTES} bytes for {keyfile.KIND_AES_GCM}"
-                )
+            _check_key(key_id, secret, KEY_BYTES, keyfile.KIND_AES_GCM)
             self._keys[key_id] = AESGCM(secret)
         if primary_key_id not in self._keys:
             raise KeyringError(f"keyring: primary key {primary_key_id!r} is not among the keys")
         if not isinstance(pepper, bytes) or len(pepper) != PEPPER_BYTES:
             raise KeyringError(f"keyring: the pepper must be {PEPPER_BYTES} bytes")
+        self._signers: dict[str, Ed25519PrivateKey] = {}
+        for key_id, seed in (signing_keys or {}).items():
+            _check_key(key_id, seed, SIGNING_SEED_BYTES, keyfile.KIND_ED25519)
+            if key_id in self._keys:
+                raise KeyringError(f"keyring: key id {key_id!r} is used by two keys")
+            self._signers[key_id] = Ed25519PrivateKey.from_private_bytes(seed)
+        if self._signers and primary_signing_key_id not in self._signers:
+            raise KeyringError(
+                f"keyring: primary signing key {primary_signing_key_id!r} is not among the keys"
+            )
+        if not self._signers and primary_signing_key_id is not None:
+            raise KeyringError("keyring: a primary signing key is named but there are none")
         self._primary = primary_key_id
+        self._signer = primary_signing_key_id
         self._pepper = SecretBytes(pepper)
         self._secrets = {key_id: SecretBytes(secret) for key_id, secret in keys.items()}
+        self._seeds = {key_id: SecretBytes(seed) for key_id, seed in (signing_keys or {}).items()}
 
     # --- construction ---------------------------------------------------------------------
 
     @classmethod
-    def generate(cls) -> Keyring:
-        """A new ring with one fresh primary key and a fresh pepper."""
-        key_id = _new_key_id({})
-        return cls(
+    def generate(cls, *, signing: bool = False) -> Keyring:
+        """A new ring with one fresh primary key and a fresh pepper; a signing key if asked."""
+        key_id = _new_key_id()
+        ring = cls(
             keys={key_id: AESGCM.generate_key(bit_length=256)},
             primary_key_id=key_id,
             pepper=secrets.token_bytes(PEPPER_BYTES),
         )
+        return ring.ensure_signing_key() if signing else ring
 
     def rotated(self) -> Keyring:
-        """A new ring whose primary is a fresh key; old keys stay for decryption, pepper too."""
-        key_id = _new_key_id(self._keys)
+        """A new ring whose primary AES key and primary signing key are both fresh.
+
+        Old keys stay: AES keys to decrypt, signing keys to verify tokens they signed. The
+        pepper stays too. A ring without signing keys gains its first one.
+        """
+        key_id = _new_key_id(self._keys, self._signers)
         keys = self._raw_keys()
         keys[key_id] = AESGCM.generate_key(bit_length=256)
-        return Keyring(keys=keys, primary_key_id=key_id, pepper=self._pepper.reveal())
+        ring = self._replace(keys=keys, primary_key_id=key_id)
+        return ring._with_new_signing_key()
+
+    def ensure_signing_key(self) -> Keyring:
+        """This ring if it can sign tokens, else a copy with a fresh primary signing key.
+
+        The copy must be saved by the caller (e.g. at start-up), or every restart would sign
+        with a new key and strand the tokens of the previous one.
+        """
+        return self if self._signer is not None else self._with_new_signing_key()
 
     def retired(self, key_id: str) -> Keyring:
-        """A new ring without ``key_id``, once nothing is sealed with it. Never the primary."""
-        if key_id not in self._keys:
-            raise KeyringError(f"keyring: no key {key_id!r} to retire")
-        if key_id == self._primary:
+        """A new ring without ``key_id`` (AES or signing), once nothing needs it. Never a primary.
+
+        Retire a signing key only after the access-token lifetime has passed since rotation.
+        """
+        if key_id in (self._primary, self._signer):
             raise KeyringError(f"keyring: key {key_id!r} is the primary and cannot be retired")
-        keys = self._raw_keys()
-        del keys[key_id]
-        return Keyring(keys=keys, primary_key_id=self._primary, pepper=self._pepper.reveal())
+        keys, seeds = self._raw_keys(), self._raw_seeds()
+        if keys.pop(key_id, None) is None and seeds.pop(key_id, None) is None:
+            raise KeyringError(f"keyring: no key {key_id!r} to retire")
+        return self._replace(keys=keys, signing_keys=seeds)
+
+    def _with_new_signing_key(self) -> Keyring:
+        key_id = _new_key_id(self._keys, self._signers)
+        seeds = self._raw_seeds()
+        seeds[key_id] = Ed25519PrivateKey.generate().private_bytes(
+            Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+        )
+        return self._replace(signing_keys=seeds, primary_signing_key_id=key_id)
+
+    def _replace(
+        self,
+        *,
+        keys: Mapping[str, bytes] | None = None,
+        primary_key_id: str | None = None,
+        signing_keys: Mapping[str, bytes] | None = None,
+        primary_signing_key_id: str | None = None,
+    ) -> Keyring:
+        return Keyring(
+            keys=self._raw_keys() if keys is None else keys,
+            primary_key_id=primary_key_id or self._primary,
+            pepper=self._pepper.reveal(),
+            signing_keys=self._raw_seeds() if signing_keys is None else signing_keys,
+            primary_signing_key_id=primary_signing_key_id or self._signer,
+        )
 
     def _raw_keys(self) -> dict[str, bytes]:
         return {key_id: secret.reveal() for key_id, secret in self._secrets.items()}
+
+    def _raw_seeds(self) -> dict[str, bytes]:
+        return {key_id: seed.reveal() for key_id, seed in self._seeds.items()}
 
     # --- inspection -----------------------------------------------------------------------
 
@@ -151,7 +233,7 @@ class Keyring:
 
     @property
     def key_ids(self) -> tuple[str, ...]:
-        """Every key id, oldest first."""
+        """Every AES key id, oldest first."""
         return tuple(self._keys)
 
     @property
@@ -159,8 +241,33 @@ class Keyring:
         """The 32-byte HMAC key for :func:`twostep.security.keyed_hash`; stable across rotation."""
         return self._pepper.reveal()
 
+    @property
+    def signing_key_id(self) -> str | None:
+        """The ``kid`` every new access token is signed with; ``None`` for a ring without one."""
+        return self._signer
+
+    @property
+    def signing_key_ids(self) -> tuple[str, ...]:
+        """Every signing key id, oldest first."""
+        return tuple(self._signers)
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The primary Ed25519 private key. Raises :class:`KeyringError` if the ring has none."""
+        if self._signer is None:
+            raise KeyringError(
+                "keyring: the ring has no signing key; call ensure_signing_key() and save it"
+            )
+        return self._signers[self._signer]
+
+    def public_signing_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The public half of every signing key, by ``kid``, oldest first: what JWKS publishes."""
+        return {key_id: key.public_key() for key_id, key in self._signers.items()}
+
     def __repr__(self) -> str:
-        return f"Keyring(primary_key_id={self._primary!r}, key_ids={self.key_ids!r})"
+        return (
+            f"Keyring(primary_key_id={self._primary!r}, key_ids={self.key_ids!r}, "
+            f"signing_key_id={self._signer!r})"
+        )
 
     __str__ = __repr__
 
@@ -211,13 +318,19 @@ class Keyring:
 
     def to_json(self) -> str:
         """The ring as a version-1 keyring document (see :mod:`twostep.security.keyfile`)."""
+        primary = {keyfile.KIND_AES_GCM: self._primary}
+        if self._signer is not None:
+            primary[keyfile.KIND_ED25519] = self._signer
         return keyfile.dump(
             keyfile.KeyringDocument(
                 pepper=self._pepper,
-                primary={keyfile.KIND_AES_GCM: self._primary},
-                keys=tuple(
-                    keyfile.KeyEntry(key_id, keyfile.KIND_AES_GCM, secret)
-                    for key_id, secret in self._secrets.items()
+                primary=primary,
+                keys=(
+                    *(
+                        keyfile.KeyEntry(k, keyfile.KIND_AES_GCM, s)
+                        for k, s in self._secrets.items()
+                    ),
+                    *(keyfile.KeyEntry(k, keyfile.KIND_ED25519, s) for k, s in self._seeds.items()),
                 ),
             )
         )
@@ -226,10 +339,17 @@ class Keyring:
     def from_json(cls, text: str) -> Keyring:
         """Parse a keyring document. Raises :class:`KeyringError` naming what is wrong."""
         document = keyfile.parse(text)
+        if keyfile.KIND_AES_GCM not in document.primary:
+            raise KeyringError(f"keyring: a keyring needs at least one {keyfile.KIND_AES_GCM} key")
+        by_kind: dict[str, dict[str, bytes]] = {kind: {} for kind in keyfile.KINDS}
+        for k in document.keys:
+            by_kind[k.kind][k.id] = k.secret.reveal()
         return cls(
-            keys={k.id: k.secret.reveal() for k in document.keys},
+            keys=by_kind[keyfile.KIND_AES_GCM],
             primary_key_id=document.primary[keyfile.KIND_AES_GCM],
             pepper=document.pepper.reveal(),
+            signing_keys=by_kind[keyfile.KIND_ED25519],
+            primary_signing_key_id=document.primary.get(keyfile.KIND_ED25519),
         )
 
     @classmethod
