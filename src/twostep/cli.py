@@ -130,7 +130,7 @@ def keys_generate(
 
     if path.exists() and not force:
         fail(f"{path} already exists; pass --force to replace it")
-    keyring = Keyring.generate()
+    keyring = Keyring.generate(signing=True)
     keyring.save(path, overwrite=force)
     typer.echo(f"wrote keyring {path} (primary key {keyring.primary_key_id})")
 

@@ -81,8 +81,12 @@ def load_keyring(settings: Settings) -> Keyring:
     path = Path(settings.data_dir) / "keyring.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        Keyring.generate().save(path)
-    return Keyring.load(str(path))
+        Keyring.generate(signing=True).save(path)
+    keyring = Keyring.load(str(path))
+    if keyring.signing_key_id is None:  # written before tokens were signed with the ring
+        keyring = keyring.ensure_signing_key()
+        keyring.save(path, overwrite=True)
+    return keyring
 
 
 def build_context(

@@ -8,33 +8,77 @@ time, so tests can run many apps side by side. On start-up the database is prepa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
 
 from twostep import __version__
 from twostep.config import Settings
 from twostep.services.context import Context, build_context
 from twostep.services.operations import prepare_database
 from twostep.store import migrate
+from twostep.web import errors, schemas
+from twostep.web.api import account, admin, auth, twofa, wellknown
+from twostep.web.client_ip import parse_networks
+from twostep.web.deps import WebState
+from twostep.web.metrics import Metrics, MetricsMiddleware
+from twostep.web.middleware import BodyLimit, SecurityHeaders
+from twostep.web.ratelimit import RateLimits
+from twostep.web.tokens import TokenService
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": schemas.ErrorResponse, "description": description}
+    for status, description in [
+        (401, "Not signed in, or a wrong credential or code"),
+        (403, "Elevation, enrollment or a role is required"),
+        (404, "Not found"),
+        (422, "Invalid input"),
+        (429, "Too many attempts; see Retry-After"),
+    ]
+}
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
     """Build a twostep ASGI application for ``settings`` (read from the environment if None)."""
     settings = settings or Settings()
     ctx = context or build_context(settings)
+    mail_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="twostep-mail")
+    if context is None:
+        ctx.mail_executor = mail_executor
+    metrics = Metrics()
+    state = WebState(
+        ctx=ctx,
+        tokens=TokenService(ctx, settings),
+        limits=RateLimits(settings),
+        metrics=metrics,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, ctx.db)
         yield
+        mail_executor.shutdown(wait=True)
         ctx.db.dispose()
 
-    app = FastAPI(title="twostep", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="twostep",
+        version=__version__,
+        description="Self-hostable TOTP two-factor authentication.",
+        lifespan=lifespan,
+    )
     app.state.settings = settings
-    app.state.context = ctx
+    app.state.twostep = state
+    errors.install(app)
+
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+    for module in (auth, twofa, account, admin):
+        api.include_router(module.router)
+    api.include_router(wellknown.router)
+    app.include_router(api)
+    app.include_router(wellknown.router, include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -44,14 +88,18 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
         """The database answers and its schema is current."""
-        try:
-            with ctx.db.transaction(readonly=True) as tx:
-                tx.execute(text("SELECT 1"))
-            current = migrate.is_current(ctx.db)
-        except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        if not ctx.db.ping():
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        if not current:
+        if not migrate.is_current(ctx.db):
             return JSONResponse({"status": "unavailable", "database": "schema behind"}, 503)
         return JSONResponse({"status": "ok"})
 
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus text exposition."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
     return app

@@ -1,0 +1,155 @@
+"""Sign-in, sign-up, step-up and recovery endpoints (``/api/v1/auth/...``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from twostep.errors import InvalidInput
+from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
+from twostep.web import schemas
+from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
+
+
+def _account_key(email: str) -> str:
+    return " ".join(email.split()).lower()
+
+
+def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) -> LoginAnswer:
+    if isinstance(result, login.ChallengeIssued):
+        return schemas.ChallengeResponse(
+            challenge_id=result.challenge_id,
+            methods=list(result.methods),
+            expires_in=result.expires_in,
+        )
+    return state.tokens.token_response(result)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+def register(body: schemas.Credentials, state: State, origin: RequestOrigin) -> schemas.Registered:
+    """Create an account; the same answer whether or not the address is already taken."""
+    state.limits.hit("register", ip=origin.ip or "", account=_account_key(body.email))
+    result = accounts.register(state.ctx, body.email, body.password, origin)
+    return schemas.Registered(expires_in=result.expires_in)
+
+
+@router.post("/email/verify")
+def verify_email(
+    body: schemas.EmailVerify, state: State, origin: RequestOrigin
+) -> schemas.Verified:
+    """Verify an address with the emailed code (``email`` + ``code``) or link ``token``."""
+    if body.token is not None:
+        done = accounts.verify_email_link(state.ctx, body.token, origin)
+    elif body.email is not None and body.code is not None:
+        state.limits.hit("verify-email", ip=origin.ip or "", account=_account_key(body.email))
+        done = accounts.verify_email(state.ctx, body.email, body.code, origin)
+    else:
+        raise InvalidInput("code", "Send the emailed code with the address, or the link token.")
+    return schemas.Verified(email=done.email)
+
+
+@router.post("/login")
+def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> LoginAnswer:
+    """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``."""
+    state.limits.hit("login", ip=origin.ip or "", account=_account_key(body.email))
+    return _answer(state, login.login(state.ctx, body.email, body.password, origin))
+
+
+@router.post("/login/verify")
+def verify_login(
+    body: schemas.LoginVerify, state: State, origin: RequestOrigin
+) -> schemas.TokenResponse:
+    """Complete a login challenge with an authenticator code or a backup code."""
+    state.limits.hit("login-verify", ip=origin.ip or "", account=body.challenge_id)
+    with state.count("login"):
+        issued = login.complete(
+            state.ctx, body.challenge_id, origin, code=body.code, backup_code=body.backup_code
+        )
+    return state.tokens.token_response(issued)
+
+
+@router.post("/email-code/request", status_code=status.HTTP_202_ACCEPTED)
+def request_email_code(
+    body: schemas.EmailCodeRequest, state: State, origin: RequestOrigin
+) -> schemas.CodeSent:
+    """Email a one-time code (same answer for unknown addresses)."""
+    state.limits.hit("email-code", ip=origin.ip or "", account=_account_key(body.email))
+    sent = email_codes.request_code(state.ctx, body.email, body.purpose, origin)
+    return schemas.CodeSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
+
+
+@router.post("/email-code/verify")
+def verify_email_code(
+    body: schemas.EmailCodeVerify, state: State, origin: RequestOrigin
+) -> LoginAnswer | schemas.Verified:
+    """Use an emailed code: proves the address, or signs in (never replacing 2FA)."""
+    state.limits.hit("email-code-verify", ip=origin.ip or "", account=_account_key(body.email))
+    if body.purpose == "verify":
+        done = email_codes.verify_address(state.ctx, body.email, body.code, origin)
+        return schemas.Verified(email=done.email)
+    return _answer(state, email_codes.sign_in(state.ctx, body.email, body.code, origin))
+
+
+@router.post("/refresh")
+def refresh_tokens(
+    body: schemas.RefreshBody, state: State, origin: RequestOrigin
+) -> schemas.TokenResponse:
+    """Trade a refresh token for new tokens; a reused refresh token ends its family."""
+    return state.tokens.token_response(refresh.rotate(state.ctx, body.refresh_token, origin))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(principal: AnyPrincipal, state: State, origin: RequestOrigin) -> Response:
+    """End the current session: its access and refresh tokens stop working at once."""
+    sessions.revoke(state.ctx, principal, principal.session.id, origin)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/elevate")
+def elevate(
+    body: schemas.FactorBody, principal: CurrentPrincipal, state: State, origin: RequestOrigin
+) -> schemas.ElevationResponse:
+    """Step up with a fresh factor: an elevated access token for sensitive operations."""
+    state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
+    with state.count("elevate"):
+        granted = elevation.elevate(
+            state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
+        )
+    token = state.tokens.issue(sessions.resolve(state.ctx, principal.session.id))
+    return schemas.ElevationResponse(
+        access_token=token.token,
+        expires_in=granted.expires_in,
+        elevated_until=granted.elevated_until,
+    )
+
+
+@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
+def forgot_password(
+    body: schemas.ForgotPassword, state: State, origin: RequestOrigin
+) -> schemas.Accepted:
+    """Email a reset link if the account exists; always the same answer."""
+    state.limits.hit("forgot", ip=origin.ip or "", account=_account_key(body.email))
+    reset.request_reset(state.ctx, body.email, origin)
+    return schemas.Accepted()
+
+
+@router.get("/password/reset")
+def reset_info(token: str, state: State) -> schemas.ResetInfoResponse:
+    """Whether completing this reset needs an authenticator or backup code."""
+    info = reset.reset_status(state.ctx, token[:512])
+    return schemas.ResetInfoResponse(requires_code=info.requires_code, methods=list(info.methods))
+
+
+@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(body: schemas.ResetPassword, state: State, origin: RequestOrigin) -> Response:
+    """Set a new password with the emailed token plus a code when the account has 2FA."""
+    state.limits.hit("reset", ip=origin.ip or "", account=body.token[:64])
+    with state.count("reset"):
+        reset.complete_reset(
+            state.ctx, body.token, body.new_password, origin,
+            code=body.code, backup_code=body.backup_code,
+        )  # fmt: skip
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

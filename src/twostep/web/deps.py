@@ -1,0 +1,117 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the context, the caller, the principal.
+
+The service's own endpoints trust an access token only as far as its session: the token
+names a session (``sid``), and that session must be live in the database on every request.
+Logout, a password reset or an admin action therefore ends a token at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from twostep.errors import (
+    Forbidden,
+    InvalidToken,
+    TooManyAttempts,
+    TwostepError,
+    Unauthenticated,
+)
+from twostep.services import sessions
+from twostep.services.context import Context, Origin
+from twostep.web.client_ip import Network, client_ip
+from twostep.web.metrics import Metrics
+from twostep.web.ratelimit import RateLimits
+from twostep.web.tokens import TokenService
+
+
+@dataclass(slots=True)
+class WebState:
+    """Everything the routes of one app share."""
+
+    ctx: Context
+    tokens: TokenService
+    limits: RateLimits
+    metrics: Metrics
+    trusted_proxies: tuple[Network, ...]
+
+    @contextmanager
+    def count(self, flow: str) -> Iterator[None]:
+        """Count a second-factor verification of ``flow`` by its outcome."""
+        try:
+            yield
+        except TooManyAttempts:
+            self.metrics.verifications.labels(flow, "locked").inc()
+            self.metrics.lockouts.labels(flow).inc()
+            raise
+        except TwostepError:
+            self.metrics.verifications.labels(flow, "failure").inc()
+            raise
+        self.metrics.verifications.labels(flow, "success").inc()
+
+
+def get_state(request: Request) -> WebState:
+    state: WebState = request.app.state.twostep
+    return state
+
+
+State = Annotated[WebState, Depends(get_state)]
+
+
+def get_context(state: State) -> Context:
+    return state.ctx
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+
+
+def get_origin(request: Request, state: State) -> Origin:
+    peer = request.client.host if request.client else None
+    ip = client_ip(peer, request.headers.get("x-forwarded-for"), state.trusted_proxies)
+    return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:512] or None)
+
+
+RequestOrigin = Annotated[Origin, Depends(get_origin)]
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login.")
+
+
+def get_principal(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> sessions.Principal:
+    """The caller behind a valid access token whose session is still live."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    claims = state.tokens.verify(credentials.credentials)
+    principal = sessions.resolve(state.ctx, claims.sid)
+    if principal.user.id != claims.sub:
+        raise InvalidToken()
+    return principal
+
+
+AnyPrincipal = Annotated[sessions.Principal, Depends(get_principal)]
+"""Any live session, including one limited to enrolling a second factor."""
+
+
+def get_full_principal(principal: AnyPrincipal) -> sessions.Principal:
+    sessions.require_full(principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[sessions.Principal, Depends(get_full_principal)]
+"""A live, full session (2FA completed where the account has it)."""
+
+
+def get_admin(principal: CurrentPrincipal) -> sessions.Principal:
+    if principal.user.role != "admin":
+        raise Forbidden("This needs an administrator.")
+    return principal
+
+
+AdminPrincipal = Annotated[sessions.Principal, Depends(get_admin)]

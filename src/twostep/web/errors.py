@@ -1,0 +1,110 @@
+"""Errors as HTTP answers: the one place that maps domain errors to status codes.
+
+Every error body has the shape ``{"error": {"code": ..., "message": ...}}`` (plus ``field``
+for validation errors and ``Retry-After`` on 429). Nothing a client sends can produce a
+traceback: unexpected exceptions become a bare 500 with the same shape, logged server-side.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twostep import errors
+
+log = logging.getLogger("twostep.web")
+
+STATUS: dict[type[errors.TwostepError], int] = {
+    errors.InvalidCredentials: 401,
+    errors.InvalidCode: 401,
+    errors.ChallengeExpired: 401,
+    errors.Unauthenticated: 401,
+    errors.TooManyAttempts: 429,
+    errors.ElevationRequired: 403,
+    errors.EnrollmentRequired: 403,
+    errors.MissingClaim: 403,
+    errors.Forbidden: 403,
+    errors.InvalidInput: 422,
+    errors.InvalidSecret: 422,
+    errors.InvalidURI: 422,
+    errors.InvalidParameter: 422,
+    errors.NotFound: 404,
+}
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def status_for(exc: errors.TwostepError) -> int:
+    """The HTTP status of a domain error (the most specific class wins)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_response(exc: errors.TwostepError, step_up_url: str | None = None) -> JSONResponse:
+    """The JSON answer for a domain error."""
+    status = status_for(exc)
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.InvalidInput):
+        extra["field"] = exc.field
+    if isinstance(exc, errors.TooManyAttempts):
+        extra["retry_after"] = exc.retry_after
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.ElevationRequired) and step_up_url:
+        extra["step_up_url"] = step_up_url
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(error_body(exc.code, exc.message, **extra), status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error its shape."""
+
+    async def domain(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.TwostepError)  # noqa: S101 - registered for this type
+        return error_response(exc, step_up_url="/api/v1/auth/elevate")
+
+    async def validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+        field = ".".join(location) or "body"
+        reason = str(first.get("msg", "is invalid"))
+        message = f"{field}: {reason}" if location else f"The request body is invalid: {reason}"
+        return JSONResponse(error_body("VALIDATION_ERROR", message, field=field), 422)
+
+    async def http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+        code = HTTP_CODES.get(exc.status_code, "ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        return JSONResponse(
+            error_body(code, message), exc.status_code, headers=dict(exc.headers or {})
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("INTERNAL_ERROR", "Something went wrong."), 500)
+
+    app.add_exception_handler(errors.TwostepError, domain)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,237 @@
+"""Request and response bodies of the JSON API.
+
+Every string has a length bound, so a 10 000-character "code" is a 422 before any service
+runs; the services still normalise and refuse malformed values themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error and not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(Body):
+    email: Email
+    password: Password
+
+
+class FactorBody(Body):
+    """Exactly one of ``code`` (authenticator) and ``backup_code``."""
+
+    code: Code | None = None
+    backup_code: Code | None = None
+
+
+class LoginVerify(FactorBody):
+    challenge_id: Identifier
+
+
+class EmailVerify(Body):
+    email: Email | None = None
+    code: Code | None = None
+    token: OpaqueToken | None = None
+
+
+class EmailCodeRequest(Body):
+    email: Email
+    purpose: Literal["sign_in", "verify"] = "sign_in"
+
+
+class EmailCodeVerify(EmailCodeRequest):
+    code: Code
+
+
+class RefreshBody(Body):
+    refresh_token: OpaqueToken
+
+
+class ForgotPassword(Body):
+    email: Email
+
+
+class ResetPassword(FactorBody):
+    token: OpaqueToken
+    new_password: Password
+
+
+class SetupBody(Body):
+    device_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class SetupConfirm(Body):
+    device_id: Identifier
+    code: Code
+
+
+class RenameDevice(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ChangePassword(Body):
+    current_password: Password
+    new_password: Password
+
+
+class ChangeEmail(Body):
+    new_email: Email
+    password: Password | None = None
+
+
+class ConfirmEmail(Body):
+    new_email: Email
+    code: Code
+
+
+class SetRole(Body):
+    role: Literal["user", "admin"]
+
+
+class SetActive(Body):
+    active: bool
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    refresh_token: str | None = None
+    requires_2fa: Literal[False] = False
+
+
+class ChallengeResponse(BaseModel):
+    requires_2fa: Literal[True] = True
+    challenge_id: str
+    methods: list[str]
+    expires_in: int
+
+
+class ElevationResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    elevated_until: datetime
+
+
+class Registered(BaseModel):
+    status: Literal["verification_sent"] = "verification_sent"
+    expires_in: int
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+class CodeSent(BaseModel):
+    expires_in: int
+    resend_after: int
+
+
+class Verified(BaseModel):
+    verified: Literal[True] = True
+    email: str
+
+
+class ResetInfoResponse(BaseModel):
+    requires_code: bool
+    methods: list[str]
+
+
+class SetupResponse(BaseModel):
+    device_id: str
+    device_name: str
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+    qr_png: str = Field(description="A data: URI of the PNG image.")
+
+
+class SetupConfirmed(BaseModel):
+    device_id: str
+    backup_codes: list[str] | None
+
+
+class Device(BaseModel):
+    id: str
+    name: str
+    status: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    last_used_at: datetime | None
+
+
+class BackupStatusResponse(BaseModel):
+    remaining: int
+    total: int
+    created_at: datetime | None
+
+
+class BackupCodes(BaseModel):
+    backup_codes: list[str]
+
+
+class Me(BaseModel):
+    id: str
+    email: str
+    email_verified: bool
+    role: str
+    two_factor_enabled: bool
+    session_id: str
+    session_purpose: str
+    elevated_until: datetime | None
+
+
+class SessionOut(BaseModel):
+    id: str
+    current: bool
+    amr: list[str]
+    created_at: datetime
+    last_seen_at: datetime | None
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class Count(BaseModel):
+    count: int
+
+
+class Introspection(BaseModel):
+    active: bool
+    sub: str | None = None
+    sid: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    amr: list[str] | None = None
+    elevated_until: int | None = None
+    token_type: str | None = None
+    aud: str | None = None
+    iss: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    retry_after: int | None = None
+    step_up_url: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
