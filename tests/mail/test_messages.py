@@ -38,9 +38,11 @@ BUILDERS: dict[str, Build] = {
     "password_changed": lambda f: f.password_changed(TO, event=EVENT),
     "password_reset_done": lambda f: f.password_reset_done(TO, event=EVENT),
     "two_factor_reset_by_admin": lambda f: f.two_factor_reset_by_admin(TO, event=EVENT),
+    "email_change_code": lambda f: f.email_change_code(TO, CODE),
+    "email_changed": lambda f: f.email_changed(TO, new_email="new.alice@example.org", event=EVENT),
 }
 # Which messages exist to deliver a code or a link, and which may therefore carry one.
-CARRIES_CODE = {"email_verification", "email_sign_in_code"}
+CARRIES_CODE = {"email_verification", "email_sign_in_code", "email_change_code"}
 CARRIES_LINK = {"email_verification": VERIFY_LINK, "password_reset": RESET_LINK}
 
 
@@ -107,7 +109,9 @@ def test_codes_never_in_the_subject(factory: MessageFactory, name: str) -> None:
     assert CODE not in _render(factory, name).subject
 
 
-@pytest.mark.parametrize("event_name", sorted(set(BUILDERS) - {"email_verification"}))
+@pytest.mark.parametrize(
+    "event_name", sorted(set(BUILDERS) - {"email_verification", "email_change_code"})
+)
 def test_notifications_show_when_and_where(factory: MessageFactory, event_name: str) -> None:
     message = _render(factory, event_name)
     for part in (message.text, message.html or ""):
@@ -235,6 +239,12 @@ def test_every_shipped_template_is_used() -> None:
         if not entry.name.startswith("_")
     }
     assert shipped == {f"{name}.{ext}" for name in BUILDERS for ext in ("txt", "html")}
+
+
+def test_email_change_notice_masks_the_new_address() -> None:
+    message = BUILDERS["email_changed"](MessageFactory(ISSUER, PUBLIC))
+    assert "n***@example.org" in message.text
+    assert "new.alice" not in message.text and "new.alice" not in (message.html or "")
 
 
 def test_templates_are_strict_about_missing_values() -> None:

@@ -156,7 +156,24 @@ class MessageFactory:
             **self._event(event),
         )
 
+    def email_change_code(self, to: str, code: str, *, expires_minutes: int = 10) -> Message:
+        """The code that confirms ``to`` as the account's new address."""
+        return self._render(
+            "email_change_code",
+            to,
+            f"Confirm your new email address for {self.issuer}",
+            code=code,
+            expires_minutes=expires_minutes,
+        )
+
     # --- security notifications (never a code or a link with a token) ---------------------
+
+    def email_changed(self, to: str, *, new_email: str, event: EventContext) -> Message:
+        """Sent to the old address: the account now uses ``new_email`` (shown masked)."""
+        local, _, domain = new_email.partition("@")
+        masked = f"{local[:1]}***@{domain}"
+        subject = f"The email address of your {self.issuer} account was changed"
+        return self._render("email_changed", to, subject, new_email=masked, **self._event(event))
 
     def two_factor_enabled(self, to: str, *, event: EventContext) -> Message:
         """Two-factor authentication was turned on."""

@@ -247,29 +247,11 @@ def _event(at: datetime, origin: Origin) -> EventContext:
 
 
 def _change_code_message(ctx: Context, to: str, code: str) -> Message:
-    issuer = ctx.settings.issuer
     minutes = ctx.email_codes.validity_seconds // 60
-    text = (
-        f"Use this code to make this the email address of your {issuer} account:\n\n"
-        f"    {code}\n\n"
-        f"The code expires in {minutes} minutes and works once. If you did not ask for this,"
-        " ignore this email: nothing changes without the code.\n"
-    )
-    subject = f"Confirm your new email address for {issuer}"
-    return Message(to=to, subject=subject, text=text, tag="email_change_code")
+    return ctx.messages.email_change_code(to, code, expires_minutes=minutes)
 
 
 def _email_changed_notice(
     ctx: Context, to: str, new_email: str, at: datetime, origin: Origin
 ) -> Message:
-    issuer = ctx.settings.issuer
-    local, _, domain = new_email.partition("@")
-    masked = f"{local[:1]}***@{domain}"
-    text = (
-        f"The email address of your {issuer} account was changed to {masked}.\n\n"
-        f"When: {at:%Y-%m-%d %H:%M} UTC\nIP address: {origin.ip or 'unknown'}\n\n"
-        "If this was not you, contact your administrator at once: this address no longer"
-        " receives mail for the account.\n"
-    )
-    subject = f"The email address of your {issuer} account was changed"
-    return Message(to=to, subject=subject, text=text, tag="email_changed")
+    return ctx.messages.email_changed(to, new_email=new_email, event=_event(at, origin))
