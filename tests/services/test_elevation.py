@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.services.conftest import ORIGIN, Enrolled, code_at
+from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
     EnrollmentRequired,
     InvalidCode,
+    InvalidCredentials,
     InvalidInput,
     TooManyAttempts,
     Unauthenticated,
@@ -223,3 +224,29 @@ def test_audit_rows_hold_no_code(
 
 def _with_purpose(session: session_store.UserSession, purpose: str) -> session_store.UserSession:
     return replace(session, purpose=purpose)
+
+
+def test_an_account_without_2fa_steps_up_with_its_password(
+    ctx: Context,
+    make_user: Callable[..., users.User],
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    principal = principal_for(make_user())
+    with pytest.raises(InvalidCredentials):
+        elevation.elevate_with_password(ctx, principal, "not my password", ORIGIN)
+    granted = elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+    assert granted.expires_in == ctx.settings.elevation_minutes * 60
+    sessions.require_elevated(sessions.resolve(ctx, principal.session.id), ctx.clock.now())
+
+
+def test_a_password_is_no_step_up_for_an_account_with_2fa(
+    ctx: Context,
+    enrolled: Enrolled,
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    principal = principal_for(enrolled.user)
+    with pytest.raises(InvalidInput) as caught:
+        elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+    assert caught.value.field == "code"
+    with pytest.raises(ElevationRequired):
+        sessions.require_elevated(sessions.resolve(ctx, principal.session.id), ctx.clock.now())

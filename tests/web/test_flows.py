@@ -150,3 +150,18 @@ def test_introspection_reports_logout_at_once(api: Api) -> None:
     assert active["active"] is True and active["amr"] == ["pwd"]
     api.post("/auth/logout", token)
     assert introspect() == {"active": False}
+
+
+def test_an_account_without_2fa_changes_its_password_after_a_password_step_up(api: Api) -> None:
+    api.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
+    token = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()[
+        "access_token"
+    ]
+    change = {"current_password": PASSWORD, "new_password": "another fine passphrase"}
+    refused = api.post("/me/password", token, json=change)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "ELEVATION_REQUIRED"
+    assert api.post("/auth/elevate", token, json={"password": PASSWORD}).status_code == 200
+    assert api.post("/me/password", token, json=change).status_code == 204
+    again = api.post("/auth/login", json={"email": EMAIL, "password": "another fine passphrase"})
+    assert again.status_code == 200

@@ -19,9 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from twostep.errors import EnrollmentRequired, TwostepError, Unauthenticated
-from twostep.services import audit, factors, sessions
+from twostep.errors import (
+    EnrollmentRequired,
+    InvalidCredentials,
+    InvalidInput,
+    TooManyAttempts,
+    TwostepError,
+    Unauthenticated,
+)
+from twostep.services import audit, factors, sessions, throttle
 from twostep.services.context import Context, Origin
+from twostep.services.identity import email_hash
 from twostep.store import devices
 from twostep.store import sessions as session_store
 
@@ -81,3 +89,49 @@ def elevate(
         raise error
     assert granted is not None  # noqa: S101 - every other path raised or set error
     return granted
+
+
+def elevate_with_password(
+    ctx: Context, principal: sessions.Principal, password: str, origin: Origin
+) -> Elevation:
+    """Re-enter the password to elevate a session of an account *without* a second factor.
+
+    Such an account has no code to give, yet still needs a fresh proof before changing its
+    password or email. An account with an active device must step up with a code: a
+    password is not a second factor. Wrong passwords count on the account's password
+    counter, as at login.
+    """
+    sessions.require_full(principal)
+    user = principal.user
+    key = throttle.password_key(email_hash(ctx.keyring.pepper, user.email))
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        has_device = devices.count_active(tx, user.id) > 0
+        retry_after = throttle.locked_for(tx, key, at)
+    if has_device:
+        raise InvalidInput("code", "Confirm with a code from your authenticator app.")
+    if retry_after:
+        raise TooManyAttempts(retry_after)
+    ok = ctx.passwords.verify(user.password_hash, password)
+    at = ctx.clock.now()
+    minutes = ctx.settings.elevation_minutes
+    until = at + timedelta(minutes=minutes)
+    with ctx.db.transaction() as tx:
+        if not ok:
+            throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+            audit.record(
+                tx, "session.elevated", "failure", at=at, origin=origin, user_id=user.id,
+                details={"method": "pwd"},
+            )  # fmt: skip
+        else:
+            if not session_store.set_elevated_until(tx, principal.session.id, until, at):
+                raise Unauthenticated()
+            throttle.succeed(tx, key)
+            audit.record(
+                tx, "session.elevated", "success", at=at, origin=origin, user_id=user.id,
+                details={"session_id": principal.session.id, "method": "pwd",
+                         "minutes": minutes},
+            )  # fmt: skip
+    if not ok:
+        raise InvalidCredentials("The password is incorrect.")
+    return Elevation(until, minutes * 60)

@@ -36,6 +36,12 @@ class FactorBody(Body):
     backup_code: Code | None = None
 
 
+class ElevateBody(FactorBody):
+    """A code or backup code; or, for an account without a second factor, the password."""
+
+    password: Password | None = None
+
+
 class LoginVerify(FactorBody):
     challenge_id: Identifier
 

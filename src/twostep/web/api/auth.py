@@ -110,14 +110,20 @@ def logout(principal: AnyPrincipal, state: State, origin: RequestOrigin) -> Resp
 
 @router.post("/elevate")
 def elevate(
-    body: schemas.FactorBody, principal: CurrentPrincipal, state: State, origin: RequestOrigin
+    body: schemas.ElevateBody, principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.ElevationResponse:
-    """Step up with a fresh factor: an elevated access token for sensitive operations."""
+    """Step up with a fresh factor: an elevated access token for sensitive operations.
+
+    Accounts with 2FA send ``code`` or ``backup_code``; accounts without it, ``password``.
+    """
     state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
-    with state.count("elevate"):
-        granted = elevation.elevate(
-            state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
-        )
+    if body.password is not None and body.code is None and body.backup_code is None:
+        granted = elevation.elevate_with_password(state.ctx, principal, body.password, origin)
+    else:
+        with state.count("elevate"):
+            granted = elevation.elevate(
+                state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
+            )
     token = state.tokens.issue(sessions.resolve(state.ctx, principal.session.id))
     return schemas.ElevationResponse(
         access_token=token.token,
