@@ -1,11 +1,18 @@
-"""Tokens minted by a real signer at a manual clock's time, for every integration test."""
+"""Tokens minted by a real signer at a manual clock's time, and a JWKS served in-process."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from twostep.clock import ManualClock
 from twostep.security import Keyring, TokenSigner, TokenVerifier
@@ -47,8 +54,36 @@ class Mint:
             .token
         )
 
-    def bearer(self, *args: object, **kwargs: object) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self(*args, **kwargs)}"}  # type: ignore[arg-type]
+    def bearer(self, amr: Sequence[str] = ("pwd", "otp"), **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self(amr, **kwargs)}"}
+
+
+class JWKSServer:
+    """A tiny in-process app serving a JWKS document the test can change, counting requests."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks: dict[str, Any] | None = jwks
+        self.hits = 0
+        self.release: threading.Event | None = None
+        self.entered = threading.Event()
+
+        async def serve(request: Request) -> JSONResponse:
+            self.hits += 1
+            if self.jwks is None:
+                return JSONResponse({"error": "down"}, status_code=503)
+            return JSONResponse(self.jwks)
+
+        self.client = TestClient(Starlette(routes=[Route("/.well-known/jwks.json", serve)]))
+
+    def fetch(self) -> dict[str, Any]:
+        self.entered.set()
+        if self.release is not None:
+            assert self.release.wait(10)
+        response = self.client.get("/.well-known/jwks.json")
+        if response.status_code != 200:
+            raise OSError(f"HTTP {response.status_code}")
+        document: dict[str, Any] = response.json()
+        return document
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.integrations.conftest import AUD, ISS, Mint
+from tests.integrations.conftest import AUD, ISS, JWKSServer, Mint
 from tests.integrations.contract import refused
 from twostep.clock import ManualClock
 from twostep.errors import InvalidToken
@@ -24,34 +24,6 @@ from twostep.integrations.asgi import TwostepMiddleware
 from twostep.security import Keyring, TokenSigner, TokenVerifier
 
 JWKS_URL = "http://twostep.test/.well-known/jwks.json"
-
-
-class JWKSServer:
-    """A tiny in-process app serving a JWKS document the test can change, counting requests."""
-
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.jwks: dict[str, Any] | None = jwks
-        self.hits = 0
-        self.release: threading.Event | None = None
-        self.entered = threading.Event()
-
-        async def serve(request: Request) -> JSONResponse:
-            self.hits += 1
-            if self.jwks is None:
-                return JSONResponse({"error": "down"}, status_code=503)
-            return JSONResponse(self.jwks)
-
-        self.client = TestClient(Starlette(routes=[Route("/.well-known/jwks.json", serve)]))
-
-    def fetch(self) -> dict[str, Any]:
-        self.entered.set()
-        if self.release is not None:
-            assert self.release.wait(10)
-        response = self.client.get("/.well-known/jwks.json")
-        if response.status_code != 200:
-            raise OSError(f"HTTP {response.status_code}")
-        document: dict[str, Any] = response.json()
-        return document
 
 
 @pytest.fixture

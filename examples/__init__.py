@@ -1,0 +1,1 @@
+"""Small apps that show how to protect routes with twostep."""
