@@ -8,7 +8,7 @@ immediate here, and other apps see it through introspection.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from twostep.config import Settings
@@ -31,6 +31,7 @@ class TokenService:
 
     def __init__(self, ctx: Context, settings: Settings) -> None:
         self.ctx = ctx
+        self.elevation_window = timedelta(minutes=settings.elevation_minutes)
         ttl = settings.access_token_minutes * 60
         issuer, audience = settings.token_issuer, settings.token_audience
         if settings.token_algorithm == "HS256":
@@ -54,11 +55,15 @@ class TokenService:
     def issue(self, principal: sessions.Principal) -> IssuedToken:
         """An access token for the session of ``principal``."""
         session = principal.session
+        auth_time = session.auth_time
+        if session.elevated_until is not None:  # a step-up is the latest authentication
+            stepped_up = session.elevated_until - self.elevation_window
+            auth_time = max(auth_time, stepped_up)
         return self.signer.issue(
             subject=principal.user.id,
             session_id=session.id,
             amr=list(session.amr),
-            auth_time=session.auth_time,
+            auth_time=auth_time,
             now=self.ctx.clock.now(),
             elevated_until=session.elevated_until,
             role=principal.user.role,
