@@ -238,3 +238,36 @@ def test_concurrent_wrong_codes_engage_the_default_lock(
     with pytest.raises(TooManyAttempts) as locked:
         attempt(ctx, "elevate", "totp", code_at(enrolled.secret, clock))(fresh)
     assert locked.value.retry_after == ctx.settings.lockout_minutes * 60
+
+
+def test_a_lockout_holds_in_a_new_process(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock, keyring: Keyring, database_url: str
+) -> None:
+    """The counter lives in the database: a fresh process sees the lock and refuses the code."""
+    wrong = attempt(ctx, "elevate", "totp", wrong_code(enrolled.secret, clock))
+    for session_id in targets(ctx, enrolled.user, "elevate", ctx.settings.lockout_threshold):
+        with pytest.raises(TwostepError):
+            wrong(session_id)
+    clock.advance(30)
+    right = code_at(enrolled.secret, clock)
+    plan: list[Race] = [
+        (
+            "elevate",
+            "totp",
+            right,
+            clock.now().timestamp(),
+            targets(ctx, enrolled.user, "elevate", 1),
+        )
+    ]
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    args = (database_url, ctx.settings, keyring.to_json(), plan, context.Barrier(1), out)
+    process = context.Process(target=process_main, args=args)
+    process.start()
+    try:
+        status, report = out.get(timeout=120)
+    finally:
+        process.join(timeout=30)
+    out.close()
+    out.join_thread()
+    assert (status, report) == ("ok", [["TooManyAttempts"]])
