@@ -15,6 +15,7 @@ from twostep.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
+from twostep.otp.providers import TOTPProvider
 from twostep.services import login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
@@ -151,3 +152,15 @@ def test_challenge_expires_and_limits_attempts(
         login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
     with pytest.raises(ChallengeExpired):
         login.complete(ctx, "no-such-challenge", ORIGIN, code="123456")
+
+
+def test_devices_keep_their_enrolled_parameters_when_the_provider_changes(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    ctx.provider = TOTPProvider(algorithm="sha256", digits=8)
+    challenge = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(challenge, login.ChallengeIssued)
+    issued = login.complete(
+        ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock)
+    )
+    assert issued.session.amr == ("pwd", "otp")

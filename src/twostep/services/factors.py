@@ -21,6 +21,8 @@ from typing import Literal
 from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
 from twostep.mail import EventContext, Message
 from twostep.otp.backup_codes import normalize_backup_code
+from twostep.otp.hotp import check_algorithm
+from twostep.otp.providers import OTPProvider, TOTPProvider
 from twostep.security import Sealed, keyed_hash
 from twostep.services import audit, throttle
 from twostep.services.context import Context, Origin
@@ -67,6 +69,23 @@ def decrypt_secret(ctx: Context, device: devices.Device) -> str:
     """The base32 secret of ``device``; fails loudly if the row was tampered with."""
     sealed = Sealed(device.key_id, device.secret_ciphertext)
     return ctx.keyring.decrypt(sealed, owner=device_owner(device.id)).decode("ascii")
+
+
+def provider_for(ctx: Context, device: devices.Device) -> OTPProvider:
+    """The configured provider, or plain TOTP with the parameters the device was enrolled with.
+
+    A device keeps the algorithm, digits and period its app was given; changing the provider's
+    parameters later must not lock out devices enrolled before.
+    """
+    params = ctx.provider.params
+    if (device.algorithm.lower(), device.digits, device.period) == (
+        params.algorithm,
+        params.digits,
+        params.period,
+    ):
+        return ctx.provider
+    algorithm = check_algorithm(device.algorithm.lower())
+    return TOTPProvider(ctx.settings.totp_window, algorithm, device.digits, device.period)
 
 
 def require_one(code: str | None, backup_code: str | None) -> None:
@@ -136,7 +155,7 @@ def check(
 
 def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | None:
     for device in devices.list_for_user(tx, user_id, status="active"):
-        step = ctx.provider.verify(
+        step = provider_for(ctx, device).verify(
             decrypt_secret(ctx, device), code, at=at.timestamp(), after_step=device.last_used_step
         )
         if step is not None and devices.advance_step(tx, device.id, step, at):
