@@ -45,7 +45,13 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    typer.echo(f"twostep ({settings.env}) listening on http://{bind_host}:{bind_port}")
+    typer.echo(f"twostep ({settings.env}) on http://{bind_host}:{bind_port}")
+    if settings.is_development:
+        typer.echo(
+            "development mode: database and keyring in "
+            f"{settings.data_dir.resolve()}, mail goes to the outbox there.\n"
+            "Create the first admin with: twostep users create --admin you@example.com"
+        )
     uvicorn.run(
         "twostep.web.app:create_app",
         factory=True,
