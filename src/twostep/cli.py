@@ -26,6 +26,18 @@ app = typer.Typer(
 )
 
 
+LOG_CONFIG: dict[str, object] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["console"], "level": "INFO"},
+        "twostep": {"handlers": ["console"], "level": "INFO"},
+    },
+}
+
+
 def fail(message: str) -> None:
     """Print ``message`` as one line on stderr and exit with status 2."""
     typer.echo(f"error: {message}", err=True)
@@ -59,6 +71,8 @@ def serve(
         port=bind_port,
         workers=workers,
         log_level="info",
+        access_log=False,  # twostep's own access log leaves query strings (tokens) out
+        log_config=LOG_CONFIG,
     )
 
 

@@ -97,7 +97,7 @@ def test_the_whole_journey(api: Api) -> None:
     # forgot password: the emailed link plus an authenticator code
     assert api.post("/auth/password/forgot", json={"email": EMAIL}).status_code == 202
     reset_token = api.mailed(EMAIL, r"reset-password\?token=([\w\-]+)")
-    info = api.get("/auth/password/reset", params={"token": reset_token}).json()
+    info = api.post("/auth/password/reset/check", json={"token": reset_token}).json()
     assert info["requires_code"] is True
     new_password = "a brand new passphrase"
     without = api.post(

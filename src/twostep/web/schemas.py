@@ -69,6 +69,10 @@ class ForgotPassword(Body):
     email: Email
 
 
+class ResetCheck(Body):
+    token: OpaqueToken
+
+
 class ResetPassword(FactorBody):
     token: OpaqueToken
     new_password: Password

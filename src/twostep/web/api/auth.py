@@ -142,10 +142,13 @@ def forgot_password(
     return schemas.Accepted()
 
 
-@router.get("/password/reset")
-def reset_info(token: str, state: State) -> schemas.ResetInfoResponse:
-    """Whether completing this reset needs an authenticator or backup code."""
-    info = reset.reset_status(state.ctx, token[:512])
+@router.post("/password/reset/check")
+def reset_info(body: schemas.ResetCheck, state: State) -> schemas.ResetInfoResponse:
+    """Whether completing this reset needs an authenticator or backup code.
+
+    A POST, so the token never sits in a URL that proxies and access logs record.
+    """
+    info = reset.reset_status(state.ctx, body.token)
     return schemas.ResetInfoResponse(requires_code=info.requires_code, methods=list(info.methods))
 
 
