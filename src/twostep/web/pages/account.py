@@ -1,0 +1,135 @@
+"""The account security page: devices, backup codes, sessions, password, 2FA on or off.
+
+Reading the page and the harmless changes (renaming a device, signing a session out) need a
+full session. Sensitive changes live on their own pages in :mod:`.sensitive`, which ask for
+a fresh code first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from twostep.errors import TwostepError
+from twostep.services import devices, recovery, sessions
+from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages.csrf import CsrfChecked
+from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep
+from twostep.web.pages.flow import form_error, notice
+from twostep.web.pages.rendering import Pages
+from twostep.web.pages.routing import PageRoute
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+TextField = Annotated[str, Form()]
+
+
+@router.get("/")
+def home(request: Request, pages: PagesDep, principal: MaybeUser) -> Response:
+    """Signed in: the account page; otherwise a short welcome."""
+    if principal is not None:
+        return pages.redirect("/account" if principal.session.purpose == "full" else "/enroll")
+    return pages.render(request, "home.html")
+
+
+def account_values(state: State, principal: sessions.Principal) -> dict[str, object]:
+    """Everything the account page shows."""
+    ctx = state.ctx
+    at = ctx.clock.now()
+    found = devices.list_devices(ctx, principal)
+    active = [d for d in found if d.status == "active"]
+    live = sessions.list_active(ctx, principal.user.id)
+    elevated_for = (
+        int((principal.session.elevated_until - at).total_seconds())
+        if principal.session.elevated_until is not None and principal.is_elevated(at)
+        else 0
+    )
+    return {
+        "devices": active,
+        "pending": [d for d in found if d.status != "active"],
+        "two_factor": bool(active),
+        "backup": recovery.backup_status(ctx, principal),
+        "sessions": live,
+        "current_session": principal.session.id,
+        "elevated_for": elevated_for,
+        "mfa_required": ctx.settings.mfa == "required",
+        "email_verified": principal.user.email_verified_at is not None,
+    }
+
+
+def render_account(
+    pages: Pages,
+    request: Request,
+    state: State,
+    principal: sessions.Principal,
+    *,
+    error: TwostepError | None = None,
+) -> Response:
+    values = account_values(state, principal)
+    values["notice"] = notice(request.query_params.get("notice"))
+    if error is None:
+        return pages.render(request, "account.html", values, principal=principal)
+    return form_error(pages, request, "account.html", values, error, principal=principal)
+
+
+@router.get("/account")
+def account(request: Request, pages: PagesDep, state: State, principal: FullUser) -> Response:
+    """The account security overview."""
+    return render_account(pages, request, state, principal)
+
+
+@router.post("/account/devices/{device_id}/rename")
+def rename_device(
+    request: Request,
+    device_id: str,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: FullUser,
+    name: TextField = "",
+) -> Response:
+    """Give a device a new name."""
+    try:
+        devices.rename(state.ctx, principal, device_id[:64], name, origin)
+    except TwostepError as exc:
+        return render_account(pages, request, state, principal, error=exc)
+    return pages.redirect("/account?notice=device-renamed#devices")
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+def revoke_session(
+    request: Request,
+    session_id: str,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: FullUser,
+) -> Response:
+    """Sign one session out; signing out this one is a logout."""
+    try:
+        sessions.revoke(state.ctx, principal, session_id[:64], origin)
+    except TwostepError as exc:
+        return render_account(pages, request, state, principal, error=exc)
+    if session_id == principal.session.id:
+        response = pages.redirect("/login?notice=signed-out")
+        pages.cookies.clear(response, pages.cookies.session)
+        pages.renew_csrf(response)
+        return response
+    return pages.redirect("/account?notice=session-revoked#sessions")
+
+
+@router.post("/account/sessions/revoke-others")
+def revoke_other_sessions(
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: FullUser,
+) -> Response:
+    """Sign every other session out."""
+    sessions.revoke_others(state.ctx, principal, origin)
+    return pages.redirect("/account?notice=sessions-revoked#sessions")

@@ -1,0 +1,177 @@
+"""Enrolling an authenticator app: name it, scan or type the key, confirm the first code.
+
+The key is shown once, on the page that answers the "start" form; reloading the address
+never makes a new key behind the user's back. If the confirming code is wrong, the page is
+rendered again from the key the form carried (it is only the user's own key, and a pending
+device works only with the code of the key it was created with). On the first device, the
+backup codes follow, shown once.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from twostep.errors import ElevationRequired, NotFound, TwostepError
+from twostep.otp.qr import qr_svg
+from twostep.otp.secrets import decode_secret
+from twostep.otp.uri import OTPAuthURI
+from twostep.services import devices, enrollment, sessions
+from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages.csrf import CsrfChecked
+from twostep.web.pages.deps import PagesDep, SignedIn
+from twostep.web.pages.flow import clean_code, form_error, notice
+from twostep.web.pages.routing import PageRoute, step_up_url
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+TextField = Annotated[str, Form()]
+APPS = (
+    "Google Authenticator",
+    "Microsoft Authenticator",
+    "Authy",
+    "1Password",
+    "Bitwarden",
+    "FreeOTP",
+)
+
+
+def _has_active(state: State, principal: sessions.Principal) -> bool:
+    return any(d.status == "active" for d in devices.list_devices(state.ctx, principal))
+
+
+def _start_values(state: State, principal: sessions.Principal, name: str) -> dict[str, object]:
+    settings = state.ctx.settings
+    return {
+        "device_name": name,
+        "can_skip": principal.session.purpose == "full" and settings.mfa == "optional",
+        "adding": _has_active(state, principal),
+    }
+
+
+@router.get("/enroll")
+def enroll_start(request: Request, pages: PagesDep, state: State, principal: SignedIn) -> Response:
+    """Explain what is about to happen and name the new device."""
+    values = _start_values(state, principal, enrollment.DEFAULT_DEVICE_NAME)
+    at = state.ctx.clock.now()
+    if values["adding"] and not principal.is_elevated(at):
+        return pages.redirect(step_up_url("/enroll"))
+    values["notice"] = notice(request.query_params.get("notice"))
+    return pages.render(request, "enroll_start.html", values, principal=principal)
+
+
+def _key_values(
+    state: State, principal: sessions.Principal, device_id: str, name: str, secret: str
+) -> dict[str, object]:
+    params = state.ctx.provider.params
+    uri = OTPAuthURI(
+        type="totp",
+        issuer=state.ctx.settings.issuer,
+        account=principal.user.email,
+        secret=secret,
+        algorithm=params.algorithm,
+        digits=params.digits,
+        period=params.period,
+    ).to_uri()
+    return _show(device_id, name, secret, uri, qr_svg(uri), params.digits)
+
+
+def _show(
+    device_id: str, name: str, secret: str, uri: str, svg: str, digits: int
+) -> dict[str, object]:
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return {
+        "device_id": device_id,
+        "device_name": name,
+        "secret": secret,
+        "otpauth_uri": uri,
+        "qr_src": f"data:image/svg+xml;base64,{encoded}",
+        "apps": APPS,
+        "digits": digits,
+    }
+
+
+@router.post("/enroll")
+def enroll_begin(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: SignedIn,
+    device_name: TextField = "",
+) -> Response:
+    """Create the pending device and show its key."""
+    try:
+        started = enrollment.begin(state.ctx, principal, device_name, origin)
+    except ElevationRequired:
+        return pages.redirect(step_up_url("/enroll"))
+    except TwostepError as exc:
+        values = _start_values(state, principal, device_name[:64])
+        return form_error(pages, request, "enroll_start.html", values, exc, principal=principal)
+    values = _show(
+        started.device_id,
+        started.device_name,
+        started.secret,
+        started.otpauth_uri,
+        started.qr_svg,
+        state.ctx.provider.params.digits,
+    )
+    return pages.render(request, "enroll.html", values, principal=principal)
+
+
+@router.post("/enroll/confirm")
+def enroll_confirm(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: SignedIn,
+    device_id: TextField = "",
+    device_name: TextField = "",
+    secret: TextField = "",
+    code: TextField = "",
+) -> Response:
+    """Activate the device with its first code; the first device brings backup codes."""
+    try:
+        decode_secret(secret[:256])
+        values = _key_values(state, principal, device_id[:64], device_name[:64], secret[:256])
+    except (TwostepError, ValueError):
+        return pages.redirect("/enroll?notice=setup-expired")
+    try:
+        done = enrollment.confirm(
+            state.ctx, principal, device_id[:64], clean_code(code) or "", origin
+        )
+    except NotFound:
+        return pages.redirect("/enroll?notice=setup-expired")
+    except TwostepError as exc:
+        return form_error(pages, request, "enroll.html", values, exc, principal=principal)
+    if done.backup_codes is None:
+        return pages.redirect("/account?notice=device-added")
+    fresh = sessions.resolve(state.ctx, principal.session.id)
+    return backup_codes_page(pages, request, done.backup_codes, fresh, first=True)
+
+
+def backup_codes_page(
+    pages: PagesDep,
+    request: Request,
+    codes: list[str],
+    principal: sessions.Principal,
+    *,
+    first: bool,
+) -> Response:
+    """The codes, once: list, download, print, and "I saved them" before going on."""
+    issuer = pages.settings.issuer
+    lines = [f"{issuer} backup codes for {principal.user.email}", ""]
+    lines += codes
+    lines += ["", "Each code works once. Keep them somewhere safe, away from your phone."]
+    text = "\n".join(lines) + "\n"
+    download = "data:text/plain;charset=utf-8;base64," + base64.b64encode(
+        text.encode("utf-8")
+    ).decode("ascii")
+    values = {"codes": codes, "download": download, "first": first}
+    return pages.render(request, "backup_codes.html", values, principal=principal)

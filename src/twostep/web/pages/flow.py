@@ -1,0 +1,122 @@
+"""What several pages share: notices, inline errors, factor fields and finishing a sign-in.
+
+A sign-in ends in one of two ways. A session: its refresh token goes into the session
+cookie, the CSRF nonce is replaced, and the browser goes on (to ``/enroll`` first when the
+session may only enroll, or when the deployment enrolls at registration and the account has
+no device yet). A challenge: its id waits in the challenge cookie, and the browser goes to
+``/login/2fa``. Email is never a second factor: an emailed sign-in code ends the same way as
+a password, challenge included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from twostep.errors import TwostepError
+from twostep.services import login, sessions
+from twostep.web.deps import WebState
+from twostep.web.pages.cookies import PendingChallenge
+from twostep.web.pages.rendering import Pages
+from twostep.web.pages.routing import describe, safe_next, with_next
+
+NOTICES: dict[str, str] = {
+    "signed-out": "You have signed out.",
+    "expired": "This sign-in attempt expired. Please sign in again.",
+    "verified": "Your email address is confirmed. Sign in to continue.",
+    "password-reset": "Your password was changed and every session was signed out. "
+    "Sign in with your new password.",
+    "device-added": "Your new authenticator app is ready to use.",
+    "device-removed": "The authenticator app was removed.",
+    "device-renamed": "The authenticator app was renamed.",
+    "two-factor-off": "Two-step verification is off. Your backup codes no longer work.",
+    "two-factor-on": "Two-step verification is on. You'll be asked for a code when you sign in.",
+    "password-changed": "Your password was changed. Other sessions were signed out.",
+    "session-revoked": "That session was signed out.",
+    "sessions-revoked": "All your other sessions were signed out.",
+    "email-verified": "Your email address is confirmed.",
+    "codes-saved": "Your new backup codes are ready. The old ones no longer work.",
+    "setup-expired": "That setup was replaced or has expired. Start again below.",
+}
+
+
+def notice(key: str | None) -> str | None:
+    """The text of a notice named in a query string (only known keys: no injected text)."""
+    return NOTICES.get(key or "")
+
+
+def account_key(email: str) -> str:
+    """The rate-limit key of an address, as the API computes it."""
+    return " ".join(email.split()).lower()[:320]
+
+
+def clean_code(value: str) -> str | None:
+    """A typed code without spaces or dashes; ``None`` when nothing was typed."""
+    compact = "".join(value.split()).replace("-", "")
+    return compact[:64] or None
+
+
+def factor_values(method: str, code: str, backup_code: str) -> tuple[str | None, str | None]:
+    """``(code, backup_code)`` for the services, from the two fields of a factor form."""
+    if method == "backup":
+        return None, (backup_code.strip()[:64] or None)
+    return clean_code(code), None
+
+
+def form_error(
+    pages: Pages,
+    request: Request,
+    template: str,
+    values: Mapping[str, Any],
+    exc: TwostepError,
+    *,
+    principal: sessions.Principal | None = None,
+) -> Response:
+    """Render a form again with the error of ``exc`` next to it, with the right status."""
+    problem = describe(exc)
+    return pages.render(
+        request,
+        template,
+        {**values, "error": problem.message, "error_field": problem.field},
+        status=problem.status,
+        principal=principal,
+        headers=problem.headers,
+    )
+
+
+def start_session(
+    pages: Pages, state: WebState, issued: sessions.IssuedSession, target: str
+) -> Response:
+    """Put a new session in the cookie and go to ``target``."""
+    response = pages.redirect(target)
+    seconds = int((issued.session.expires_at - state.ctx.clock.now()).total_seconds())
+    pages.cookies.set(
+        response, pages.cookies.session, issued.refresh_token, max_age=max(60, seconds)
+    )
+    pages.cookies.clear(response, pages.cookies.challenge)
+    pages.renew_csrf(response)
+    return response
+
+
+def finish_sign_in(
+    pages: Pages, state: WebState, result: login.LoginResult, next_url: str | None
+) -> Response:
+    """After a first factor: a session (maybe to enrollment), or on to the code step."""
+    settings = state.ctx.settings
+    if isinstance(result, login.ChallengeIssued):
+        expires = int(state.ctx.clock.now().timestamp()) + result.expires_in
+        pending = PendingChallenge(
+            result.challenge_id, expires, login.METHOD_BACKUP in result.methods
+        )
+        response = pages.redirect(with_next("/login/2fa", next_url))
+        pages.cookies.set(
+            response, pages.cookies.challenge, pending.encode(), max_age=result.expires_in
+        )
+        return response
+    if result.session.purpose != "full" or settings.enroll_at_registration:
+        # Without a challenge, the account has no device yet.
+        return start_session(pages, state, result, "/enroll")
+    return start_session(pages, state, result, safe_next(next_url))

@@ -1,0 +1,212 @@
+"""Signing in and out: password, the 2FA code step, an emailed sign-in code, logout."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import Response
+
+from twostep.errors import ChallengeExpired, InvalidInput, NotFound, TooManyAttempts, TwostepError
+from twostep.services import email_codes, login, sessions
+from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages.cookies import PendingChallenge
+from twostep.web.pages.csrf import CsrfChecked
+from twostep.web.pages.deps import MaybeUser, PagesDep
+from twostep.web.pages.flow import (
+    account_key,
+    factor_values,
+    finish_sign_in,
+    form_error,
+    notice,
+)
+from twostep.web.pages.routing import PageRoute, safe_next, with_next
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+TextField = Annotated[str, Form()]
+NextField = Annotated[str, Form(alias="next")]
+NextQuery = Annotated[str, Query(alias="next")]
+
+
+@router.get("/login")
+def login_page(
+    request: Request,
+    pages: PagesDep,
+    principal: MaybeUser,
+    next_url: NextQuery = "",
+    notice_key: Annotated[str, Query(alias="notice")] = "",
+    email: str = "",
+) -> Response:
+    """The sign-in form (a signed-in visitor goes straight on)."""
+    if principal is not None and principal.session.purpose == "full":
+        return pages.redirect(safe_next(next_url))
+    values = {"next": safe_next(next_url, ""), "notice": notice(notice_key), "email": email[:254]}
+    return pages.render(request, "login.html", values)
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    email: TextField = "",
+    password: TextField = "",
+    next_url: NextField = "",
+) -> Response:
+    """The password step; the same answer for unknown addresses and wrong passwords."""
+    values = {"email": email[:254], "next": safe_next(next_url, "")}
+    try:
+        state.limits.hit("login", ip=origin.ip or "", account=account_key(email))
+        result = login.login(state.ctx, email, password, origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "login.html", values, exc)
+    return finish_sign_in(pages, state, result, next_url)
+
+
+def _pending(request: Request, pages: PagesDep, state: State) -> PendingChallenge | None:
+    pending = PendingChallenge.from_request(request, pages.cookies)
+    now = state.ctx.clock.now().timestamp()
+    return pending if pending is not None and pending.expires_at > now else None
+
+
+def _expired(pages: PagesDep, next_url: str) -> Response:
+    response = pages.redirect(with_next("/login", next_url) + _notice_suffix(next_url))
+    pages.cookies.clear(response, pages.cookies.challenge)
+    return response
+
+
+def _notice_suffix(next_url: str) -> str:
+    return ("&" if safe_next(next_url, "") else "?") + "notice=expired"
+
+
+def _two_factor_values(
+    pending: PendingChallenge, state: State, method: str, next_url: str
+) -> dict[str, object]:
+    remaining = pending.expires_at - int(state.ctx.clock.now().timestamp())
+    use_backup = method == "backup" and pending.backup_allowed
+    return {
+        "method": "backup" if use_backup else "totp",
+        "backup_allowed": pending.backup_allowed,
+        "remaining": max(0, remaining),
+        "next": safe_next(next_url, ""),
+        "digits": state.ctx.provider.params.digits,
+    }
+
+
+@router.get("/login/2fa")
+def two_factor_page(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    next_url: NextQuery = "",
+    method: str = "totp",
+) -> Response:
+    """The code step of a sign-in: one field, a countdown, and the backup-code way out."""
+    pending = _pending(request, pages, state)
+    if pending is None:
+        return _expired(pages, next_url)
+    values = _two_factor_values(pending, state, method, next_url)
+    return pages.render(request, "login_2fa.html", values)
+
+
+@router.post("/login/2fa")
+def two_factor_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    code: TextField = "",
+    backup_code: TextField = "",
+    method: TextField = "totp",
+    next_url: NextField = "",
+) -> Response:
+    """Complete the challenge with an authenticator code or a backup code."""
+    pending = _pending(request, pages, state)
+    if pending is None:
+        return _expired(pages, next_url)
+    values = _two_factor_values(pending, state, method, next_url)
+    totp_code, backup = factor_values(str(values["method"]), code, backup_code)
+    try:
+        if totp_code is None and backup is None:
+            raise InvalidInput("code", "Enter the code from your authenticator app.")
+        state.limits.hit("login-verify", ip=origin.ip or "", account=pending.challenge_id)
+        with state.count("login"):
+            issued = login.complete(
+                state.ctx, pending.challenge_id, origin, code=totp_code, backup_code=backup
+            )
+    except ChallengeExpired:
+        return _expired(pages, next_url)
+    except TwostepError as exc:
+        return form_error(pages, request, "login_2fa.html", values, exc)
+    return finish_sign_in(pages, state, issued, next_url)
+
+
+@router.get("/login/email")
+def email_code_page(request: Request, pages: PagesDep, email: str = "") -> Response:
+    """Ask for a sign-in code by email (a first step; 2FA still follows)."""
+    return pages.render(request, "login_email.html", {"email": email[:254], "sent": False})
+
+
+@router.post("/login/email")
+def email_code_request(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    email: TextField = "",
+) -> Response:
+    """Send a sign-in code; the same answer whether or not the address has an account."""
+    values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
+    try:
+        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
+        email_codes.request_code(state.ctx, email, "sign_in", origin)
+    except TooManyAttempts as exc:
+        values["wait"] = exc.retry_after
+    except TwostepError as exc:
+        return form_error(pages, request, "login_email.html", {**values, "sent": False}, exc)
+    return pages.render(request, "login_email.html", values)
+
+
+@router.post("/login/email/code")
+def email_code_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    email: TextField = "",
+    code: TextField = "",
+) -> Response:
+    """Sign in with the emailed code: a session, or the 2FA step when the account has it."""
+    values = {"email": email.strip()[:254], "sent": True}
+    try:
+        state.limits.hit("email-code-verify", ip=origin.ip or "", account=account_key(email))
+        result = email_codes.sign_in(state.ctx, email, "".join(code.split()), origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "login_email.html", values, exc)
+    return finish_sign_in(pages, state, result, None)
+
+
+@router.post("/logout")
+def logout(
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: MaybeUser,
+) -> Response:
+    """End the session on the server, then forget the cookie."""
+    if principal is not None:
+        with suppress(NotFound):  # already ended elsewhere
+            sessions.revoke(state.ctx, principal, principal.session.id, origin)
+    response = pages.redirect("/login?notice=signed-out")
+    pages.cookies.clear(response, pages.cookies.session)
+    pages.cookies.clear(response, pages.cookies.challenge)
+    pages.renew_csrf(response)
+    return response

@@ -1,0 +1,156 @@
+"""Creating an account: registration with live password advice, and email verification.
+
+Registration answers a free and a taken address alike (the service sends mail only for a
+new account), so the next page always says "check your inbox". Verification works with the
+6-digit code or the emailed link; neither signs anyone in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import JSONResponse, Response
+
+from twostep.errors import TooManyAttempts, TwostepError
+from twostep.services import accounts, email_codes, password_policy
+from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages.csrf import CsrfChecked
+from twostep.web.pages.deps import MaybeUser, PagesDep
+from twostep.web.pages.flow import account_key, form_error
+from twostep.web.pages.routing import PageRoute
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+advice_router = APIRouter(include_in_schema=False)
+
+TextField = Annotated[str, Form()]
+
+
+@router.get("/register")
+def register_page(request: Request, pages: PagesDep) -> Response:
+    """The sign-up form."""
+    return pages.render(request, "register.html", {"email": ""})
+
+
+@router.post("/register")
+def register_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    email: TextField = "",
+    password: TextField = "",
+) -> Response:
+    """Create the account; then ask for the code that was mailed."""
+    values = {"email": email.strip()[:254]}
+    try:
+        state.limits.hit("register", ip=origin.ip or "", account=account_key(email))
+        result = accounts.register(state.ctx, email, password, origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "register.html", values, exc)
+    return pages.redirect("/verify-email?" + urlencode({"email": result.email, "sent": "1"}))
+
+
+def _after_verification(principal: MaybeUser, email: str) -> str:
+    if principal is not None:
+        return "/account?notice=email-verified"
+    return "/login?" + urlencode({"notice": "verified", "email": email})
+
+
+@router.get("/verify-email")
+def verify_email_page(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: MaybeUser,
+    email: str = "",
+    token: str = "",
+    sent: str = "",
+) -> Response:
+    """Enter the emailed code; or, from the emailed link, confirm at once."""
+    values: dict[str, object] = {"email": email.strip()[:254], "sent": sent == "1"}
+    if token:
+        try:
+            done = accounts.verify_email_link(state.ctx, token[:512], origin)
+        except TwostepError as exc:
+            values["sent"] = False
+            response = form_error(pages, request, "verify_email.html", values, exc)
+            response.status_code = 400
+            return response
+        return pages.redirect(_after_verification(principal, done.email))
+    return pages.render(request, "verify_email.html", values, principal=principal)
+
+
+@router.post("/verify-email")
+def verify_email_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: MaybeUser,
+    email: TextField = "",
+    code: TextField = "",
+) -> Response:
+    """Confirm the address with the 6-digit code."""
+    values = {"email": email.strip()[:254], "sent": False}
+    try:
+        state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(email))
+        done = accounts.verify_email(state.ctx, email, "".join(code.split()), origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "verify_email.html", values, exc, principal=principal)
+    return pages.redirect(_after_verification(principal, done.email))
+
+
+@router.post("/verify-email/resend")
+def verify_email_resend(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    email: TextField = "",
+) -> Response:
+    """Mail a new code (the old one stops working); the same answer for every address."""
+    values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
+    try:
+        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
+        email_codes.request_code(state.ctx, email, "verify", origin)
+    except TooManyAttempts as exc:
+        values["wait"] = exc.retry_after
+    except TwostepError as exc:
+        return form_error(pages, request, "verify_email.html", {**values, "sent": False}, exc)
+    return pages.render(request, "verify_email.html", values)
+
+
+@advice_router.post("/password-advice")
+async def password_advice(request: Request) -> JSONResponse:
+    """Live guidance for a new password (the server still decides on submit).
+
+    Takes ``{"password": …, "email": …}`` as JSON and keeps nothing; POST, so the password
+    never lands in a URL or an access log.
+    """
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("password", ""), str):
+        return JSONResponse({"error": "Send a JSON object."}, 400)
+    email = body.get("email")
+    advice = password_policy.assess(
+        body.get("password", ""), email=email if isinstance(email, str) else None
+    )
+    return JSONResponse(
+        {
+            "acceptable": advice.acceptable,
+            "problem": advice.problem,
+            "recommended_length_met": advice.recommended_length_met,
+            "min_length": password_policy.MIN_LENGTH,
+            "recommended_length": password_policy.RECOMMENDED_LENGTH,
+        },
+        headers={"cache-control": "no-store"},
+    )
