@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from tests.web.conftest import Api
+from twostep.config import Settings
+from twostep.security import Keyring
+from twostep.web.app import create_app
 
 
 def test_access_log_leaves_the_query_string_out(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -31,3 +37,32 @@ def test_a_streamed_body_over_the_limit_is_refused(api: Api) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_metrics_count_requests_and_verifications(api: Api) -> None:
+    api.post("/auth/login/verify", json={"challenge_id": "no-such-challenge", "code": "123456"})
+    text = api.client.get("/metrics").text
+    assert 'twostep_verifications_total{flow="login",outcome="failure"} 1.0' in text
+    assert 'route="/api/v1/auth/login/verify"' in text
+    assert "twostep_http_request_seconds_bucket" in text
+
+
+def test_production_answers_carry_hsts(database_url: str, tmp_path: Path) -> None:
+    keyring = Keyring.generate(signing=True)
+    settings = Settings(
+        env="production", data_dir=tmp_path, database_url=database_url,
+        public_url="https://auth.example.test", keyring=keyring.to_json(),
+        smtp_url=SecretStr("smtp+starttls://mail.example.test"),
+    )  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/healthz")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_metric_labels_use_route_templates(api: Api) -> None:
+    api.client.patch("/api/v1/2fa/devices/0f3c1d2e", json={"name": "x"})
+    api.client.get("/no/such/page")
+    text = api.client.get("/metrics").text
+    assert 'route="/api/v1/2fa/devices/{device_id}"' in text
+    assert "0f3c1d2e" not in text
+    assert 'route="unmatched"' in text

@@ -69,7 +69,16 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
+            path = route_template(scope)
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
             self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template (``/api/v1/2fa/devices/{device_id}``), so labels stay
+    few however many ids are requested; ``unmatched`` for a 404."""
+    if scope.get("route") is None:
+        return "unmatched"
+    names = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
+    segments = str(scope["path"]).split("/")
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
