@@ -78,10 +78,16 @@ def _backup_codes(page: Page) -> list[str]:
     return [code.strip() for code in page.locator("#backup-codes code").all_inner_texts()]
 
 
-def _open_mail(page: Page, server: LiveServer, tag: str, link: str) -> None:
+def _open_mail(
+    page: Page, server: LiveServer, tag: str, link: str, shots: Shots | None = None
+) -> None:
     """Open the newest ``tag`` mail in the dev mailbox and follow its ``link`` link."""
     page.goto(f"{server.url}/dev/mailbox")
+    if shots is not None:
+        shots.take("mailbox")
     page.locator(".row", has=page.locator(".tag", has_text=tag)).first.locator("a").click()
+    if shots is not None:
+        shots.take("mailbox-message")
     page.locator(f".mail-body a[href*='{link}']").click()
 
 
@@ -90,7 +96,7 @@ def test_account_life_in_a_browser(
 ) -> None:
     oathtool = need_binary("oathtool")
     url = live_server.url
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True, reduced_motion="reduce")
     page = context.new_page()
     page.set_default_timeout(15_000)
     shots = Shots(page, screenshots)
@@ -172,6 +178,7 @@ def test_account_life_in_a_browser(
     shots.take("login-2fa")
     page.get_by_label("Authentication code").fill("000000")
     expect(page.locator("#form-error")).to_contain_text("didn't work")
+    shots.take("login-2fa-error")
     page.get_by_label("Authentication code").fill(phone.code())
     page.wait_for_url(f"{url}/account")
     expect(page.locator("#devices")).to_contain_text("Pixel 9")
@@ -185,6 +192,7 @@ def test_account_life_in_a_browser(
     shots.take("step-up")
     page.get_by_label("Authentication code").fill(phone.code())
     page.wait_for_url(f"{url}/account/backup-codes")
+    shots.take("confirm-regenerate")
     page.get_by_role("button", name="Make new codes").click()
     fresh = _backup_codes(page)
     assert len(fresh) == 10 and not set(fresh) & set(codes)
@@ -212,11 +220,12 @@ def test_account_life_in_a_browser(
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_role("button", name="Send reset link").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    shots.take("forgot-sent")
     live_server.mail(EMAIL, "password_reset", after=sent_before)
-    _open_mail(page, live_server, "password_reset", "/reset-password?token=")
-    shots.take("mailbox-message")
+    _open_mail(page, live_server, "password_reset", "/reset-password?token=", shots)
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_label("New password").fill(NEW_PASSWORD)
+    expect(page.locator(".advice")).to_contain_text("Strong")
     shots.take("reset")
     page.get_by_label("Authentication code").fill(phone.code())
     page.get_by_role("button", name="Set new password").click()
@@ -226,8 +235,6 @@ def test_account_life_in_a_browser(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Two-step verification")).to_be_visible()
 
-    page.goto(f"{url}/dev/mailbox")
-    shots.take("mailbox")
     assert phone.waits <= 3
     assert not errors, errors
     context.close()

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import PASSWORD, T0
 from twostep.clock import ManualClock
 from twostep.config import Settings
-from twostep.mail import MemoryMailer
+from twostep.mail import Mailer, MemoryMailer
 from twostep.otp import decode_secret, totp
 from twostep.security import Keyring
 from twostep.services.context import build_context
@@ -41,7 +41,7 @@ class Site:
 
     client: TestClient
     clock: ManualClock
-    mailer: MemoryMailer
+    mailer: Mailer
     settings: Settings
     secret: str = ""
 
@@ -72,6 +72,7 @@ class Site:
         self.clock.advance(30)
 
     def mailed(self, pattern: str) -> str:
+        assert isinstance(self.mailer, MemoryMailer)
         message = self.mailer.to(EMAIL)[-1]
         found = re.search(pattern, message.text)
         assert found is not None, message.text
@@ -119,7 +120,7 @@ SiteFactory = Callable[..., Site]
 def make_site(database_url: str, tmp_path: Path, web_keyring: Keyring) -> Iterator[SiteFactory]:
     with ExitStack() as stack:
 
-        def build(mailer: MemoryMailer | None = None, **overrides: Any) -> Site:
+        def build(mailer: Mailer | None = None, **overrides: Any) -> Site:
             values: dict[str, Any] = {
                 "data_dir": tmp_path,
                 "database_url": database_url,

@@ -24,7 +24,7 @@ from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep, SignedIn
 from twostep.web.pages.flow import clean_code, form_error, notice
-from twostep.web.pages.routing import PageRoute, step_up_url
+from twostep.web.pages.routing import PageRedirect, PageRoute, step_up_url
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -146,14 +146,21 @@ def enroll_confirm(
         done = enrollment.confirm(
             state.ctx, principal, device_id[:64], clean_code(code) or "", origin
         )
-    except NotFound:
-        return pages.redirect("/enroll?notice=setup-expired")
+    except NotFound:  # replaced by a newer setup, or already confirmed (a resent form)
+        done_before = _has_active(state, principal)
+        return pages.redirect("/account" if done_before else "/enroll?notice=setup-expired")
     except TwostepError as exc:
         return form_error(pages, request, "enroll.html", values, exc, principal=principal)
     if done.backup_codes is None:
         return pages.redirect("/account?notice=device-added")
     fresh = sessions.resolve(state.ctx, principal.session.id)
     return backup_codes_page(pages, request, done.backup_codes, fresh, first=True)
+
+
+@router.get("/enroll/confirm")
+def enroll_confirm_again() -> Response:
+    """Reached by reloading or going back: the key is never shown twice, start over."""
+    raise PageRedirect("/enroll")
 
 
 def backup_codes_page(

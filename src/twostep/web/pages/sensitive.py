@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from twostep.errors import EnrollmentRequired, InvalidInput, TwostepError
+from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidInput, TwostepError
 from twostep.services import accounts, devices, elevation, recovery, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
@@ -118,6 +118,8 @@ def regenerate_submit(
     """Replace the backup codes and show the new ones, once."""
     try:
         codes = recovery.regenerate(state.ctx, principal, origin)
+    except ElevationRequired:
+        return pages.redirect(step_up_url(request.url.path))
     except EnrollmentRequired:
         return pages.redirect("/enroll")
     return backup_codes_page(pages, request, codes, principal, first=False)
@@ -142,6 +144,8 @@ def disable_submit(
     """Remove every device and backup code."""
     try:
         devices.disable_two_factor(state.ctx, principal, origin)
+    except ElevationRequired:
+        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         values = {"action": "disable"}
         return form_error(pages, request, "confirm.html", values, exc, principal=principal)
@@ -182,6 +186,8 @@ def remove_submit(
     device = _device(state, principal, device_id)
     try:
         removal = devices.remove(state.ctx, principal, device.id, origin)
+    except ElevationRequired:
+        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         values = {"action": "remove", "device": device, "last": True}
         return form_error(pages, request, "confirm.html", values, exc, principal=principal)
@@ -210,6 +216,8 @@ def password_submit(
     """Change the password; other sessions end."""
     try:
         accounts.change_password(state.ctx, principal, current_password, new_password, origin)
+    except ElevationRequired:
+        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         return form_error(pages, request, "password.html", {}, exc, principal=principal)
     return pages.redirect("/account?notice=password-changed")

@@ -193,6 +193,14 @@ def email_code_submit(
     return finish_sign_in(pages, state, result, None)
 
 
+@router.get("/logout")
+def logout_page(request: Request, pages: PagesDep, principal: MaybeUser) -> Response:
+    """Typed into the address bar: ask, since signing out is a POST."""
+    if principal is None:
+        return pages.redirect("/login")
+    return pages.render(request, "logout.html", principal=principal)
+
+
 @router.post("/logout")
 def logout(
     _: CsrfChecked,

@@ -1,0 +1,127 @@
+"""The audit log's filters: what the form holds, and what the service is asked for.
+
+The form keeps the operator's text (so a page shows back exactly what was typed, and every
+link carries it); :func:`resolve` turns it into service arguments. A user may be named by
+id or by email address; times are UTC, typed as ``2026-05-06T14:30`` (what a
+``datetime-local`` field sends) or as a date, which for "until" means the end of that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from twostep.errors import InvalidInput
+from twostep.services import admin, sessions, stats
+from twostep.services.context import Context
+
+OUTCOMES = ("success", "failure", "denied", "info")
+FACTOR_EVENTS = tuple(f"{purpose}.factor" for purpose in ("login", "elevate", "reset"))
+EVENTS = (
+    "account.locked", "account.register", "admin.denied", "admin.role_changed",
+    "admin.sessions_revoked", "admin.two_factor_reset", "admin.unlocked",
+    "admin.user_activated", "admin.user_deactivated", "backup_codes.regenerated",
+    "device.confirm", "device.enroll_started", "device.removed", "device.renamed",
+    "elevate.factor", "email.change_requested", "email.changed", "email.code_requested",
+    "email.verified", "email.verify_link", "keys.rekeyed", "login.challenge",
+    "login.email_code", "login.factor", "login.password", "password.changed",
+    "password.confirm", "password.reset", "password.reset_requested", "reset.factor",
+    "session.created", "session.elevated", "session.refresh", "session.refresh_reuse",
+    "session.refreshed", "session.revoked", "session.revoked_all", "two_factor.disabled",
+    "user.created",
+)  # fmt: skip
+"""Suggestions for the event field (any exact event name may be typed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    """The filter form, as typed."""
+
+    event: str = ""
+    user: str = ""
+    outcome: str = ""
+    since: str = ""
+    until: str = ""
+
+    def params(self) -> dict[str, str | int]:
+        """The non-empty filters, for links and export URLs."""
+        return {key: value for key, value in asdict(self).items() if value}
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.params())
+
+
+def audit_filters(
+    event: Annotated[str, Query(max_length=64)] = "",
+    user: Annotated[str, Query(max_length=320)] = "",
+    outcome: Annotated[str, Query(max_length=16)] = "",
+    since: Annotated[str, Query(max_length=40)] = "",
+    until: Annotated[str, Query(max_length=40)] = "",
+) -> AuditFilters:
+    return AuditFilters(event.strip(), user.strip(), outcome.strip(), since.strip(), until.strip())
+
+
+Filters = Annotated[AuditFilters, Depends(audit_filters)]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Service arguments for :func:`twostep.services.admin.audit_log`."""
+
+    event: str | None
+    user_id: str | None
+    outcome: str | None
+    since: datetime | None
+    until: datetime | None
+
+    def fetch(
+        self, ctx: Context, principal: sessions.Principal, *, page: int, per_page: int
+    ) -> admin.Page[admin.AuditEvent]:
+        """One page of the matching events, newest first."""
+        return admin.audit_log(
+            ctx, principal, event=self.event, user_id=self.user_id, outcome=self.outcome,
+            since=self.since, until=self.until, page=page, per_page=per_page,
+        )  # fmt: skip
+
+
+def parse_time(text: str, field: str, *, end: bool = False) -> datetime | None:
+    """A UTC time from a form field; a bare date is its start (or, with ``end``, its end).
+
+    >>> parse_time("2026-05-06T14:30", "since"), parse_time("2026-05-06", "until", end=True)
+    (datetime.datetime(2026, 5, 6, 14, 30, tzinfo=datetime.timezone.utc), \
+datetime.datetime(2026, 5, 7, 0, 0, tzinfo=datetime.timezone.utc))
+    """
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+            return datetime.combine(day, time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, "Enter a time like 2026-05-06T14:30 (UTC).") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def resolve(ctx: Context, principal: sessions.Principal, typed: AuditFilters) -> AuditQuery | None:
+    """What to ask the service for; ``None`` when the filter names no account at all."""
+    if typed.outcome and typed.outcome not in OUTCOMES:
+        raise InvalidInput("outcome", "Choose an outcome from the list.")
+    since = parse_time(typed.since, "since")
+    until = parse_time(typed.until, "until", end=True)
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until", "The end of the time range must be after its start.")
+    user_id: str | None = typed.user[:64] or None
+    if "@" in typed.user:
+        user_id = stats.user_id_for_email(ctx, principal, typed.user)
+        if user_id is None:
+            return None
+    return AuditQuery(typed.event or None, user_id, typed.outcome or None, since, until)
+
+
+def empty_page(per_page: int) -> admin.Page[admin.AuditEvent]:
+    return admin.Page([], 0, 1, per_page)
