@@ -35,7 +35,7 @@ def test_enrolling_at_registration_leads_from_sign_in_to_the_setup(
 def test_an_email_code_signs_in_an_account_without_a_device(site: Site) -> None:
     site.register()
     asked = site.submit("/login/email", {"email": EMAIL})
-    assert asked.status_code == 200
+    assert asked.status_code == 200 and "expires in 10 minutes" in asked.text
     unknown = site.submit("/login/email", {"email": "nobody@example.com"})
     assert unknown.text.replace("nobody@example.com", EMAIL).count("is on its way") == 1
     wrong = site.submit("/login/email/code", {"email": EMAIL, "code": "000000"})
@@ -48,6 +48,7 @@ def test_a_resend_within_the_cooldown_says_when_to_ask_again(site: Site) -> None
     site.register()
     again = site.submit("/verify-email/resend", {"email": EMAIL})
     assert again.status_code == 200 and "You can ask for another in" in again.text
+    assert "The code expires in 10 minutes." in again.text
 
 
 def test_password_advice_is_live_but_keeps_nothing(site: Site) -> None:

@@ -6,9 +6,10 @@ reuses from here:
 
 * ``templates/base.html`` and ``static/twostep.css`` / ``twostep.js`` (layout and components);
 * :class:`~twostep.web.pages.routing.PageRoute` as ``route_class``: errors become pages;
-* :data:`~twostep.web.pages.csrf.CsrfChecked` on every POST, ``{{ csrf() }}`` in every form;
+* :data:`~twostep.web.pages.csrf.CsrfChecked` on every POST, ``{{ ui.csrf_field() }}`` (from
+  ``_ui.html``) in every form;
 * :data:`~twostep.web.pages.deps.FullUser` / ``MaybeUser`` for the browser's session, and
-  :func:`~twostep.web.pages.sensitive.require_elevated` before a sensitive change;
+  :func:`~twostep.web.pages.deps.require_elevated` before a sensitive change;
 * ``request.app.state.pages`` (:class:`~twostep.web.pages.rendering.Pages`) to render.
 """
 
@@ -28,6 +29,7 @@ def install_pages(app: FastAPI, state: WebState) -> Pages:
     """Mount ``/static`` and the page routes on ``app``; the dev mailbox only in development."""
     settings = state.ctx.settings
     pages = Pages(settings, state.ctx.keyring.pepper)
+    pages.env.globals["code_minutes"] = state.ctx.email_codes.validity_seconds // 60
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (account, signin, signup, enroll, sensitive, recovery):

@@ -16,9 +16,9 @@ from fastapi import Depends, Request
 
 from twostep.errors import Unauthenticated
 from twostep.services import refresh, sessions
-from twostep.web.deps import State
+from twostep.web.deps import State, WebState
 from twostep.web.pages.rendering import Pages
-from twostep.web.pages.routing import PageRedirect, with_next
+from twostep.web.pages.routing import PageRedirect, step_up_url, with_next
 
 
 def get_pages(request: Request) -> Pages:
@@ -78,3 +78,10 @@ def get_full_user(principal: SignedIn) -> sessions.Principal:
 
 
 FullUser = Annotated[sessions.Principal, Depends(get_full_user)]
+
+
+def require_elevated(request: Request, state: WebState, principal: sessions.Principal) -> None:
+    """Before a sensitive change: an unconfirmed session goes to the step-up page first,
+    and comes back to this page (``request``'s path) after a code."""
+    if not principal.is_elevated(state.ctx.clock.now()):
+        raise PageRedirect(step_up_url(request.url.path))

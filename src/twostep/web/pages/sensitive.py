@@ -17,20 +17,16 @@ from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidInput, 
 from twostep.services import accounts, devices, elevation, recovery, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, PagesDep
+from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
 from twostep.web.pages.enroll import backup_codes_page
 from twostep.web.pages.flow import factor_values, form_error
 from twostep.web.pages.routing import PageRedirect, PageRoute, safe_next, step_up_url
 
+__all__ = ["require_elevated", "router"]
+
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 TextField = Annotated[str, Form()]
-
-
-def require_elevated(request: Request, state: State, principal: sessions.Principal) -> None:
-    """Send an unconfirmed session to the step-up page, to come back to this page."""
-    if not principal.is_elevated(state.ctx.clock.now()):
-        raise PageRedirect(step_up_url(request.url.path))
 
 
 def _step_up_values(
