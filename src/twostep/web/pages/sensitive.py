@@ -68,13 +68,18 @@ def step_up_submit(
     principal: FullUser,
     code: TextField = "",
     backup_code: TextField = "",
+    password: TextField = "",
     method: TextField = "totp",
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Elevate the session with a code, then return to ``next``."""
+    """Elevate the session with a code (or, without a device, the password); then ``next``."""
     values = _step_up_values(state, principal, next_url, method)
     totp_code, backup = factor_values(str(values["method"]), code, backup_code)
     try:
+        if not values["has_device"]:
+            state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
+            elevation.elevate_with_password(state.ctx, principal, password[:1024], origin)
+            return pages.redirect(safe_next(next_url))
         if totp_code is None and backup is None:
             raise InvalidInput("code", "Enter the code from your authenticator app.")
         state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
