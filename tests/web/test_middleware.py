@@ -66,3 +66,14 @@ def test_metric_labels_use_route_templates(api: Api) -> None:
     assert 'route="/api/v1/2fa/devices/{device_id}"' in text
     assert "0f3c1d2e" not in text
     assert 'route="unmatched"' in text
+
+
+def test_a_browser_gets_an_html_not_found_page_and_the_api_gets_json(api: Api) -> None:
+    page = api.client.get("/no/such/page", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and "<script" not in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    api_answer = api.client.get("/api/v1/nothing", headers={"accept": "text/html"})
+    assert api_answer.status_code == 404
+    assert api_answer.json()["error"]["code"] == "NOT_FOUND"

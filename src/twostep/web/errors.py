@@ -7,15 +7,17 @@ traceback: unexpected exceptions become a bare 500 with the same shape, logged s
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twostep import errors
+from twostep.web.middleware import PAGE_CSP
 
 log = logging.getLogger("twostep.web")
 
@@ -76,6 +78,31 @@ def error_response(exc: errors.TwostepError, step_up_url: str | None = None) -> 
     return JSONResponse(error_body(exc.code, exc.message, **extra), status, headers=headers)
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API) gets an HTML error page."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return not path.startswith(("/api/", "/.well-known/")) and "text/html" in accept
+
+
+PAGE_TITLES = {404: "Page not found", 405: "Not allowed here"}
+
+
+def _error_page(status: int, message: str) -> HTMLResponse:
+    title = PAGE_TITLES.get(status, "Something went wrong")
+    body = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{title} · twostep</title><link rel="stylesheet" href="/static/twostep.css">'
+        '</head><body><main class="narrow"><section class="card">'
+        f"<h1>{title}</h1><p>{html.escape(message)}</p>"
+        '<p><a class="btn btn-primary" href="/">Go to the start page</a></p>'
+        "</section></main></body></html>"
+    )
+    headers = {"content-security-policy": PAGE_CSP, "cache-control": "no-store"}
+    return HTMLResponse(body, status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error its shape."""
 
@@ -92,10 +119,12 @@ def install(app: FastAPI) -> None:
         message = f"{field}: {reason}" if location else f"The request body is invalid: {reason}"
         return JSONResponse(error_body("VALIDATION_ERROR", message, field=field), 422)
 
-    async def http(request: Request, exc: Exception) -> JSONResponse:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         code = HTTP_CODES.get(exc.status_code, "ERROR")
         message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        if _wants_page(request):
+            return _error_page(exc.status_code, message)
         return JSONResponse(
             error_body(code, message), exc.status_code, headers=dict(exc.headers or {})
         )

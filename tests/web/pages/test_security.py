@@ -9,7 +9,7 @@ import pytest
 from tests.web.pages.conftest import CSRF, EMAIL, PASSWORD, Site, SiteFactory
 from twostep.clock import SystemClock
 from twostep.mail.outbox import Outbox
-from twostep.web.pages.rendering import PAGE_CSP
+from twostep.web.middleware import PAGE_CSP
 
 FORBIDDEN_MARKUP = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", re.I)
 

@@ -20,14 +20,11 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from twostep.config import Settings
 from twostep.services import sessions
+from twostep.web.middleware import PAGE_CSP
 from twostep.web.pages import humanize
 from twostep.web.pages.cookies import CookiePolicy
 from twostep.web.pages.csrf import Csrf
 
-PAGE_CSP = (
-    "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 PAGE_HEADERS = {
