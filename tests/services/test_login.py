@@ -164,3 +164,18 @@ def test_devices_keep_their_enrolled_parameters_when_the_provider_changes(
         ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock)
     )
     assert issued.session.amr == ("pwd", "otp")
+
+
+def test_sessions_record_when_they_were_last_seen(
+    ctx: Context, make_user: Callable[..., users.User], clock: ManualClock
+) -> None:
+    make_user()
+    issued = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(issued, sessions.IssuedSession)
+    started = issued.session.last_seen_at
+    clock.advance(60)
+    assert sessions.resolve(ctx, issued.session.id).session.last_seen_at == started
+    clock.advance(10 * 60)
+    sessions.resolve(ctx, issued.session.id)
+    (listed,) = sessions.list_active(ctx, issued.session.user_id)
+    assert listed.last_seen_at == clock.now()

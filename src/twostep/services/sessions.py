@@ -18,6 +18,8 @@ from twostep.store import Tx, users
 from twostep.store import sessions as store
 
 UserSession = store.UserSession
+TOUCH_INTERVAL = timedelta(minutes=5)
+"""How stale ``last_seen_at`` may get before a request refreshes it (shown in session lists)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,10 @@ def resolve(ctx: Context, session_id: str) -> Principal:
         user = users.get(tx, session.user_id) if session is not None else None
     if session is None or user is None or not user.is_active:
         raise Unauthenticated()
+    seen = session.last_seen_at
+    if seen is None or at - seen >= TOUCH_INTERVAL:  # at most one write per session per interval
+        with ctx.db.transaction() as tx:
+            store.touch(tx, session.id, at)
     return Principal(user, session)
 
 
