@@ -26,6 +26,7 @@ from twostep.web.deps import WebState
 from twostep.web.metrics import Metrics, MetricsMiddleware
 from twostep.web.middleware import AccessLog, BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
+from twostep.web.pages.admin import install_admin_pages
 from twostep.web.ratelimit import RateLimits
 from twostep.web.tokens import TokenService
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(api)
     app.include_router(wellknown.router, include_in_schema=False)
     install_pages(app, state)
+    install_admin_pages(app, state)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

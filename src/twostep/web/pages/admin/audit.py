@@ -17,7 +17,7 @@ from starlette.responses import Response
 from twostep.errors import InvalidInput
 from twostep.services import sessions, stats
 from twostep.web.deps import State
-from twostep.web.pages.admin.deps import Admin, page_link
+from twostep.web.pages.admin.deps import Admin, details_text, page_link
 from twostep.web.pages.admin.export import Export
 from twostep.web.pages.admin.filters import (
     EVENTS,
@@ -89,6 +89,7 @@ def audit_page(
         "next": page_link("/admin/audit", params, page + 1) if page < found.pages else None,
         "first": page_link("/admin/audit", params, 1),
         "page": page,
+        "details_text": details_text,
     }
     status = problem.status if problem else 200
     return pages.render(request, "admin/audit.html", values, status=status, principal=principal)

@@ -8,7 +8,10 @@ session elevated: their confirmation pages send an unconfirmed session to ``/ste
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends
@@ -17,6 +20,7 @@ from twostep.errors import Forbidden
 from twostep.services import sessions
 from twostep.web.pages.deps import FullUser
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NOT_AN_ADMIN = (
     "The admin console is for administrators. If you need access, ask an administrator "
     "to give your account the admin role."
@@ -47,3 +51,24 @@ def page_link(base: str, params: dict[str, str | int], page: int) -> str:
     if page > 1:
         kept["page"] = page
     return f"{base}?{urlencode(kept)}" if kept else base
+
+
+def details_text(details: Mapping[str, Any], limit: int = 240) -> str:
+    """An audit row's details on one line: ``failures: 3 · method: otp``.
+
+    >>> details_text({"method": "otp", "failures": 3, "amr": ["pwd", "otp"]})
+    'amr: pwd, otp · failures: 3 · method: otp'
+    """
+    parts = []
+    for key, value in sorted(details.items()):
+        if isinstance(value, list | tuple):
+            shown = ", ".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            shown = json.dumps(value, sort_keys=True)
+        elif isinstance(value, str) and UUID.fullmatch(value):
+            shown = value[:8] + "…"  # ids in full are in the export
+        else:
+            shown = str(value)
+        parts.append(f"{key}: {shown}")
+    text = " · ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -124,10 +124,12 @@ def lockouts_figure(days: list[stats.DayCount]) -> Figure:
     total = sum(d.count for d in days)
     if total:
         worst = max(days, key=lambda d: d.count)
-        summary = (
-            f"{total} lockout{'s' if total != 1 else ''} in the last {len(days)} days; the "
-            f"most on {day_label(worst.day)} ({worst.count})."
-        )
+        spread = sum(1 for d in days if d.count)
+        summary = f"{total} lockout{'s' if total != 1 else ''} in the last {len(days)} days"
+        if worst.count > 1:
+            summary += f"; the most on {day_label(worst.day)} ({worst.count})."
+        else:
+            summary += f", on {spread} different day{'s' if spread != 1 else ''}."
     else:
         summary = f"No account was locked out in the last {len(days)} days."
     n = len(days)

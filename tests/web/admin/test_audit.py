@@ -1,0 +1,166 @@
+"""``/admin/audit``: filters, pagination, and CSV / JSON exports that are safe to open."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+
+from tests.web.admin.conftest import EMAIL, Console
+from tests.web.conftest import T0
+from twostep.store import audit
+from twostep.web.pages.admin.deps import details_text
+from twostep.web.pages.admin.export import BATCH, safe_cell
+from twostep.web.pages.admin.filters import parse_time
+
+EVENT = re.compile(r'<code class="event">([a-z_.]+)</code>')
+NEXT = re.compile(r'href="([^"]+)" rel="next"')
+
+
+def add_events(console: Console, n: int, outcome: str = "failure") -> None:
+    """``n`` real audit rows for the user, one second apart, up to the clock's time."""
+    at = console.admin.clock.now()
+    with console.ctx.db.transaction() as tx:
+        for i in range(n):
+            audit.record(
+                tx, event="login.password", outcome=outcome, at=at - timedelta(seconds=i),
+                user_id=console.user_id,
+            )  # fmt: skip
+
+
+def events_on(html: str) -> list[str]:
+    return EVENT.findall(html)
+
+
+def test_filters_by_event_user_outcome_and_time(console: Console) -> None:
+    admin = console.admin
+    everything = events_on(admin.get("/admin/audit").text)
+    assert "session.created" in everything and "device.confirm" in everything
+
+    assert set(events_on(admin.get("/admin/audit?event=device.confirm").text)) == {"device.confirm"}
+    by_email = admin.get(f"/admin/audit?user={EMAIL.upper()}").text
+    by_id = admin.get(f"/admin/audit?user={console.user_id}").text
+    assert events_on(by_email) == events_on(by_id) and "account.register" in events_on(by_id)
+    assert "No account has the address" in admin.get("/admin/audit?user=x@example.com").text
+
+    console.admin.clock.advance(3600)
+    add_events(console, 2)
+    failures = events_on(admin.get("/admin/audit?outcome=failure").text)
+    assert failures == ["login.password", "login.password"]
+    later = f"{T0 + timedelta(minutes=30):%Y-%m-%dT%H:%M}"
+    assert events_on(admin.get(f"/admin/audit?since={later}").text) == failures
+    assert events_on(admin.get(f"/admin/audit?until={later}").text) == everything
+    today = f"{T0:%Y-%m-%d}"
+    assert (
+        len(events_on(admin.get(f"/admin/audit?since={today}&until={today}").text))
+        == len(everything) + 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=yesterday", "Enter a time like 2026-05-06T14:30 (UTC)."),
+        ("since=2026-05-07&until=2026-05-06", "The end of the time range must be after"),
+        ("outcome=maybe", "Choose an outcome from the list."),
+    ],
+)
+def test_a_filter_that_makes_no_sense_is_explained(
+    console: Console, query: str, message: str
+) -> None:
+    page = console.admin.get(f"/admin/audit?{query}")
+    assert page.status_code == 422 and message in page.text
+    assert console.admin.get(f"/admin/audit/export.csv?{query}").status_code == 422
+
+
+def test_pagination_keeps_the_filters(console: Console) -> None:
+    add_events(console, 120)
+    admin, seen = console.admin, 0
+    url: str | None = f"/admin/audit?event=login.password&user={EMAIL}&outcome=failure"
+    pages = 0
+    while url:
+        page = admin.get(url).text
+        seen += len(events_on(page))
+        pages += 1
+        found = NEXT.search(page)
+        url = unescape(found.group(1)) if found else None
+        assert url is None or all(
+            kept in url for kept in ("event=login.password", "user=robin%40", "outcome=failure")
+        )
+    assert (seen, pages) == (120, 3)
+
+
+def test_csv_export_is_an_attachment_of_the_filtered_rows_with_formulas_defused(
+    console: Console,
+) -> None:
+    add_events(console, 2 * BATCH + 5)
+    with console.ctx.db.transaction() as tx:
+        for hostile in ('=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tTAB"):
+            audit.record(
+                tx, event="login.password", outcome="failure", at=console.admin.clock.now(),
+                user_id=console.user_id, user_agent=hostile, ip=hostile[:5],
+            )  # fmt: skip
+    query = f"event=login.password&user={EMAIL}&outcome=failure"
+    reply = console.admin.get(f"/admin/audit/export.csv?{query}")
+
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "text/csv; charset=utf-8"
+    assert re.fullmatch(
+        r'attachment; filename="twostep-audit-\d{8}T\d{6}Z\.csv"',
+        reply.headers["content-disposition"],
+    )
+    assert reply.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    assert len(rows) == 2 * BATCH + 10 == int(reply.headers["x-total-count"])
+    assert len({row["id"] for row in rows}) == len(rows)  # pages never overlap
+    assert {row["user_id"] for row in rows} == {console.user_id}
+    agents = {row["user_agent"] for row in rows} - {""}
+    assert agents == {'\'=HYPERLINK("http://x")', "'+1+1", "'-2", "'@SUM(A1)", "'\tTAB"}
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+
+
+def test_json_export_carries_the_filters_and_every_row(console: Console) -> None:
+    add_events(console, BATCH + 1, outcome="denied")
+    reply = console.admin.get("/admin/audit/export.json?outcome=denied")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["content-disposition"].endswith('.json"')
+    body = json.loads(reply.text)
+    assert body["filters"] == {"outcome": "denied"}
+    assert body["total"] == BATCH + 1 == len(body["items"]) and body["truncated"] is False
+    first = body["items"][0]
+    assert set(first) == {
+        "id", "at", "event", "outcome", "user_id", "actor_id", "ip", "user_agent", "details",
+    }  # fmt: skip
+    assert first["at"] == console.admin.clock.now().isoformat()  # newest first
+    assert first["user_id"] == console.user_id
+
+    nobody = json.loads(console.admin.get("/admin/audit/export.json?user=x@example.com").text)
+    assert (nobody["total"], nobody["items"]) == (0, [])
+
+
+def test_the_page_links_its_exports_with_the_same_filters(console: Console) -> None:
+    page = console.admin.get(f"/admin/audit?event=session.created&user={EMAIL}").text
+    assert 'href="/admin/audit/export.csv?event=session.created&amp;user=robin%40example.com"' in (
+        page
+    )
+    assert "/admin/audit/export.json?event=session.created" in page
+
+
+def test_cells_times_and_details_helpers() -> None:
+    assert [safe_cell(v) for v in ("=1", "+1", "-1", "@a", "\r", "a=1", "", 5)] == [
+        "'=1", "'+1", "'-1", "'@a", "'\r", "a=1", "", 5,
+    ]  # fmt: skip
+    assert parse_time("", "since") is None
+    assert parse_time("2026-05-06T14:30+02:00", "since") == parse_time("2026-05-06T12:30", "x")
+    assert parse_time("2026-05-06", "until", end=True) == parse_time("2026-05-07T00:00", "x")
+    uuid = "0265750b-ce93-4512-85d1-c17846803887"
+    assert details_text({"device_id": uuid, "amr": ["pwd", "otp"], "n": {"a": 1}}) == (
+        'amr: pwd, otp · device_id: 0265750b… · n: {"a": 1}'
+    )
+    assert details_text({"x": "y" * 500}).endswith("…")
