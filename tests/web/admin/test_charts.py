@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import pytest
 
 from tests.web.admin.conftest import parse_svg
@@ -90,3 +93,17 @@ def test_each_point_needs_a_value_and_a_tip(tips: list[str]) -> None:
         charts.area("x", "t", "s", POINTS, [0.1, 0.2, 0.3], tips=tips)
     with pytest.raises(ValueError, match="one"):
         charts.bars("x", "t", "s", POINTS, [Series("n", "ok", [1, 2, 3])], tips=tips)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "twostep.web.charts",
+        "twostep.web.pages.admin.deps",
+        "twostep.web.pages.admin.export",
+        "twostep.web.pages.admin.filters",
+    ],
+)
+def test_docstring_examples_hold(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -91,9 +91,10 @@ class AuditQuery:
 def parse_time(text: str, field: str, *, end: bool = False) -> datetime | None:
     """A UTC time from a form field; a bare date is its start (or, with ``end``, its end).
 
-    >>> parse_time("2026-05-06T14:30", "since"), parse_time("2026-05-06", "until", end=True)
-    (datetime.datetime(2026, 5, 6, 14, 30, tzinfo=datetime.timezone.utc), \
-datetime.datetime(2026, 5, 7, 0, 0, tzinfo=datetime.timezone.utc))
+    >>> parse_time("2026-05-06T14:30", "since").isoformat()
+    '2026-05-06T14:30:00+00:00'
+    >>> parse_time("2026-05-06", "until", end=True).isoformat()
+    '2026-05-07T00:00:00+00:00'
     """
     if not text:
         return None

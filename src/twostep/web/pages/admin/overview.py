@@ -153,11 +153,13 @@ def overview(request: Request, pages: PagesDep, state: State, principal: Admin) 
     """Headline numbers, 2FA adoption, second-factor checks and lockouts."""
     numbers = stats.overview(state.ctx, principal)
     own = devices.list_devices(state.ctx, principal)
+    since = numbers.checks[0].hour if numbers.checks else numbers.at
     values = {
         "numbers": numbers,
         "adoption": adoption_figure(numbers.adoption),
         "checks": checks_figure(numbers.checks),
         "lockouts": lockouts_figure(numbers.lockouts),
         "own_two_factor": any(d.status == "active" for d in own),
+        "failed_link": f"/admin/audit?outcome=failure&since={since:%Y-%m-%dT%H:%M}",
     }
     return pages.render(request, "admin/overview.html", values, principal=principal)
