@@ -54,10 +54,14 @@ def test_two_workers_share_one_account_limit(redis_url: str, tmp_path: Path) -> 
     first, second = RateLimits(settings), RateLimits(settings)
     for limits in (first, second, first):
         limits.hit("login", ip="198.51.100.1", account="shared@example.com")
-    with pytest.raises(TooManyAttempts) as caught:
-        second.hit("login", ip="198.51.100.2", account="shared@example.com")
-    assert 0 < caught.value.retry_after <= 60
-    second.hit("login", ip="198.51.100.2", account="other@example.com")
+    try:
+        with pytest.raises(TooManyAttempts) as caught:
+            second.hit("login", ip="198.51.100.2", account="shared@example.com")
+        assert 0 < caught.value.retry_after <= 60
+        second.hit("login", ip="198.51.100.2", account="other@example.com")
+    finally:
+        first.close()
+        second.close()
 
 
 def test_in_memory_limits_are_per_process(tmp_path: Path) -> None:

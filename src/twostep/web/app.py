@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         prepare_database(settings, ctx.db)
         yield
         mail_executor.shutdown(wait=True)
+        state.limits.close()
         ctx.db.dispose()
 
     app = FastAPI(

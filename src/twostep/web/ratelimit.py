@@ -22,10 +22,16 @@ class RateLimits:
     """Named per-minute limits; :meth:`hit` raises :class:`TooManyAttempts` when exceeded."""
 
     def __init__(self, settings: Settings) -> None:
-        storage = storage_from_string(settings.redis_url or "memory://")
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._storage = storage_from_string(settings.redis_url or "memory://")
+        self._limiter = MovingWindowRateLimiter(self._storage)
         self._per_ip = RateLimitItemPerMinute(settings.login_rate_per_minute)
         self._per_account = RateLimitItemPerMinute(settings.account_rate_per_minute)
+
+    def close(self) -> None:
+        """Release the connections of a shared (Redis) store; in memory there are none."""
+        connect = getattr(self._storage, "get_connection", None)
+        if connect is not None:
+            connect().close()
 
     def hit(self, scope: str, *, ip: str, account: str | None = None) -> None:
         """Count one request of ``scope`` from ``ip`` (and for ``account``), or refuse it."""

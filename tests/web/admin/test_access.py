@@ -42,3 +42,10 @@ def test_the_header_links_to_the_console_only_inside_it(console: Console) -> Non
     page = console.admin.get("/admin").text
     assert '<a href="/admin" aria-current="page">Admin</a>' in page
     assert 'aria-label="Admin console"' in page
+
+
+def test_admins_find_the_console_from_their_account_page(console: Console) -> None:
+    assert 'href="/admin"' in console.admin.client.get("/account").text
+    assert 'href="/admin"' not in console.user.client.get("/account").text
+    head = console.admin.client.get("/admin").text.split("</head>", 1)[0]
+    assert "admin.css" in head
