@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from pydantic import SecretStr
 
 from tests.web.conftest import Api
 from twostep.config import Settings
+from twostep.mail import MemoryMailer
 from twostep.security import Keyring
+from twostep.services.context import build_context
 from twostep.web.app import create_app
 
 
@@ -77,3 +80,20 @@ def test_a_browser_gets_an_html_not_found_page_and_the_api_gets_json(api: Api) -
     api_answer = api.client.get("/api/v1/nothing", headers={"accept": "text/html"})
     assert api_answer.status_code == 404
     assert api_answer.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_an_unreachable_database_answers_503_not_500(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"postgresql://nobody@127.0.0.1:{port}/none"
+    )
+    ctx = build_context(settings, mailer=MemoryMailer(), keyring=Keyring.generate(signing=True))
+    client = TestClient(create_app(settings, context=ctx))  # no lifespan: it would migrate
+    response = client.post(
+        "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever pass"}
+    )
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -16,11 +16,13 @@ Invariants:
   which JSON can carry, hashes deterministically instead of raising.
 
 Hashing is CPU-bound by design (tens of milliseconds); callers on an event loop run it in a
-worker thread.
+worker thread. At most one hash per CPU core runs at a time in a process (the others wait
+their turn), so a storm of logins queues instead of starving everything else of CPU.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import unicodedata
@@ -83,6 +85,7 @@ class PasswordHasher:
         )
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
     def __repr__(self) -> str:
         p = self._hasher
@@ -93,12 +96,14 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         """The encoded argon2id hash (``$argon2id$v=19$m=…``) of the NFKC-normalised password."""
-        return self._hasher.hash(_encode(password))
+        with self._slots:
+            return self._hasher.hash(_encode(password))
 
     def verify(self, stored_hash: str, password: str) -> bool:
         """Whether ``password`` matches; ``False`` for a mismatch or an unreadable hash."""
         try:
-            return self._hasher.verify(stored_hash, _encode(password))
+            with self._slots:
+                return self._hasher.verify(stored_hash, _encode(password))
         except (VerificationError, InvalidHashError, ValueError):
             # VerifyMismatchError is a VerificationError; a non-ASCII hash is a ValueError.
             return False

@@ -140,6 +140,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
+        # SQLite has one writer at a time. Threads of this process queue here, in order,
+        # instead of polling the file lock with growing sleeps (and timing out under load);
+        # other processes still meet the busy timeout.
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:
@@ -161,6 +165,9 @@ class Database:
         if getattr(self._local, "open", False):
             raise RuntimeError("transactions do not nest: pass the open `tx` down instead")
         self._local.open = True
+        writer = None if readonly else self._writer
+        if writer is not None:
+            writer.acquire()
         try:
             with self.engine.connect() as conn:
                 if readonly:
@@ -170,6 +177,8 @@ class Database:
                 with conn.begin():
                     yield conn
         finally:
+            if writer is not None:
+                writer.release()
             self._local.open = False
 
     def ping(self) -> bool:

@@ -86,8 +86,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     install_admin_pages(app, state)
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """The process is up and serving."""
+    async def healthz() -> dict[str, str]:
+        """The process is up and serving (no I/O, so it runs on the event loop itself)."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])

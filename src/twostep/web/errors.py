@@ -1,5 +1,6 @@
 """Errors as HTTP answers: the one place that maps domain errors to status codes.
 
+A database that is briefly unavailable or locked answers 503 with ``Retry-After``.
 Every error body has the shape ``{"error": {"code": ..., "message": ...}}`` (plus ``field``
 for validation errors and ``Retry-After`` on 429). Nothing a client sends can produce a
 traceback: unexpected exceptions become a bare 500 with the same shape, logged server-side.
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twostep import errors
@@ -129,6 +131,12 @@ def install(app: FastAPI) -> None:
             error_body(code, message), exc.status_code, headers=dict(exc.headers or {})
         )
 
+    async def database_busy(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(exc).__name__)  # fmt: skip
+        body = error_body("SERVICE_UNAVAILABLE", "The service is busy. Please try again.")
+        return JSONResponse(body, 503, headers={"Retry-After": "1"})
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("INTERNAL_ERROR", "Something went wrong."), 500)
@@ -136,4 +144,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.TwostepError, domain)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(OperationalError, database_busy)
     app.add_exception_handler(Exception, unexpected)

@@ -1,4 +1,3 @@
-# ruff: noqa: E402 - the first lines must run before any import: see the comment there
 """HTTP benchmark: the real server under ``wrk``, ``/healthz`` beside the TOTP verify path.
 
 For each database (a temporary SQLite file; a throwaway PostgreSQL cluster, or the server
@@ -21,32 +20,12 @@ benchmark. Targets (DESIGN.md §7) are printed with PASS/MISS.
 The load generator, the server and the database share this machine's cores, so the absolute
 figures are low on a small machine; the verify/healthz ratio is measured in one run.
 
-    uv run python bench/http.py            # full run (about 10 minutes)
-    uv run python bench/http.py --quick    # a short smoke run
-    uv run python bench/http.py --check    # ... and exit 1 if any target is missed
+    uv run python bench/http_api.py            # full run (about 10 minutes)
+    uv run python bench/http_api.py --quick    # a short smoke run
+    uv run python bench/http_api.py --check    # ... and exit 1 if any target is missed
 """
 
 from __future__ import annotations
-
-import sys
-
-if __name__ == "http":
-    # Python puts a script's own directory first on the import path, so when a script in
-    # bench/ imports the standard library's ``http`` (urllib, segno, PyJWT and starlette all
-    # do), it finds this file instead. Load the real package in its place: the import system
-    # hands out whatever sys.modules holds once this file has run.
-    import importlib.machinery
-    import importlib.util
-    import os.path
-
-    _here = os.path.dirname(os.path.abspath(__file__))
-    _path = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
-    _spec = importlib.machinery.PathFinder.find_spec("http", _path)
-    if _spec is None or _spec.loader is None:
-        raise ImportError("the standard library's http package was not found")
-    _stdlib_http = importlib.util.module_from_spec(_spec)
-    sys.modules["http"] = _stdlib_http
-    _spec.loader.exec_module(_stdlib_http)
 
 import argparse
 import collections
@@ -58,6 +37,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -66,33 +46,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-if __name__ != "http":  # not while standing in for the standard library (see above)
-    import psycopg
-    from _setup import (
-        BACKENDS,
-        MACHINE_NOTE,
-        PASSWORD,
-        Account,
-        Check,
-        PgServer,
-        database,
-        exit_on_sigterm,
-        free_port,
-        postgres_server,
-        report,
-        seed,
-        source_version,
-        stop_group,
-        tree_cpu_seconds,
-    )
-    from sqlalchemy import update
-    from sqlalchemy.engine import make_url
+import psycopg
+from _setup import (
+    BACKENDS,
+    MACHINE_NOTE,
+    PASSWORD,
+    Account,
+    Check,
+    PgServer,
+    database,
+    exit_on_sigterm,
+    free_port,
+    postgres_server,
+    report,
+    seed,
+    source_version,
+    stop_group,
+    tree_cpu_seconds,
+)
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
-    from twostep.config import Settings
-    from twostep.otp import totp
-    from twostep.security import Keyring, PasswordHasher
-    from twostep.security.tokens import TokenSigner
-    from twostep.store import Database, tables
+from twostep.config import Settings
+from twostep.otp import totp
+from twostep.security import Keyring, PasswordHasher
+from twostep.security.tokens import TokenSigner
+from twostep.store import Database, tables
 
 CONNECTIONS = 32
 PROBE_CONNECTIONS = 4
