@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Response, status
 
 from twostep.errors import InvalidInput
@@ -124,7 +126,8 @@ def elevate(
             granted = elevation.elevate(
                 state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
             )
-    token = state.tokens.issue(sessions.resolve(state.ctx, principal.session.id))
+    stepped_up = replace(principal.session, elevated_until=granted.elevated_until)
+    token = state.tokens.issue(sessions.Principal(principal.user, stepped_up))
     return schemas.ElevationResponse(
         access_token=token.token,
         expires_in=granted.expires_in,
