@@ -23,8 +23,8 @@ from twostep.web import errors, schemas
 from twostep.web.api import account, admin, auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
-from twostep.web.metrics import Metrics, MetricsMiddleware
-from twostep.web.middleware import AccessLog, BodyLimit, SecurityHeaders
+from twostep.web.metrics import Metrics, ObserveRequests
+from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
 from twostep.web.pages.admin import install_admin_pages
 from twostep.web.ratelimit import RateLimits
@@ -104,8 +104,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         """Prometheus text exposition."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ObserveRequests, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
-    app.add_middleware(AccessLog)
     return app

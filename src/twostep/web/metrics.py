@@ -7,6 +7,7 @@ or run one worker per scrape target.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -46,12 +47,19 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MetricsMiddleware:
-    """Count and time every HTTP request under its route template (not the raw path)."""
+class ObserveRequests:
+    """Count, time and log every HTTP request.
+
+    Metrics carry the route template (not the raw path, so ids don't multiply labels). The
+    access log line (peer, method, path, status, milliseconds) leaves the query string out
+    on purpose: reset and verification links carry their token there, and tokens never
+    reach a log. (uvicorn's own access log is turned off.)
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.log = logging.getLogger("twostep.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,9 +77,16 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            elapsed = time.perf_counter() - started
             path = route_template(scope)
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
-            self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(path).observe(elapsed)
+            client = scope.get("client")
+            self.log.info(
+                '%s "%s %s" %d %.1fms',
+                client[0] if client else "-", scope["method"], scope["path"], status,
+                elapsed * 1000,
+            )  # fmt: skip
 
 
 def route_template(scope: Scope) -> str:

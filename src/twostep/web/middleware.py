@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import time
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,38 +108,3 @@ async def _too_large(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-class AccessLog:
-    """One log line per request: peer, method, path, status, milliseconds.
-
-    The query string is left out on purpose: reset and verification links carry their
-    token there, and tokens never reach a log. (uvicorn's own access log is turned off.)
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.log = logging.getLogger("twostep.access")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            client = scope.get("client")
-            peer = client[0] if client else "-"
-            elapsed = (time.perf_counter() - started) * 1000
-            self.log.info(
-                '%s "%s %s" %d %.1fms', peer, scope["method"], scope["path"], status, elapsed
-            )
