@@ -16,8 +16,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from twostep.errors import TwostepError
-from twostep.services import login, sessions
+from twostep.errors import TooManyAttempts, TwostepError
+from twostep.services import email_codes, login, sessions
+from twostep.services.context import Origin
+from twostep.services.email_codes import Purpose
 from twostep.web.deps import WebState
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.rendering import Pages
@@ -120,3 +122,27 @@ def finish_sign_in(
         # Without a challenge, the account has no device yet.
         return start_session(pages, state, result, "/enroll")
     return start_session(pages, state, result, safe_next(next_url))
+
+
+def send_email_code(
+    request: Request,
+    pages: Pages,
+    state: WebState,
+    origin: Origin,
+    email: str,
+    purpose: Purpose,
+    template: str,
+) -> Response:
+    """Mail a code for ``purpose`` and show ``template``: the same page for every address.
+
+    A cooldown shows as a wait on the same page; only malformed input is an error.
+    """
+    values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
+    try:
+        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
+        email_codes.request_code(state.ctx, email, purpose, origin)
+    except TooManyAttempts as exc:
+        values["wait"] = exc.retry_after
+    except TwostepError as exc:
+        return form_error(pages, request, template, {**values, "sent": False}, exc)
+    return pages.render(request, template, values)

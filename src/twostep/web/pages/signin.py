@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from twostep.errors import ChallengeExpired, InvalidInput, NotFound, TooManyAttempts, TwostepError
+from twostep.errors import ChallengeExpired, InvalidInput, NotFound, TwostepError
 from twostep.services import email_codes, login, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.cookies import PendingChallenge
@@ -20,6 +20,7 @@ from twostep.web.pages.flow import (
     finish_sign_in,
     form_error,
     notice,
+    send_email_code,
 )
 from twostep.web.pages.routing import PageRoute, safe_next, with_next
 
@@ -162,15 +163,7 @@ def email_code_request(
     email: TextField = "",
 ) -> Response:
     """Send a sign-in code; the same answer whether or not the address has an account."""
-    values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
-    try:
-        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
-        email_codes.request_code(state.ctx, email, "sign_in", origin)
-    except TooManyAttempts as exc:
-        values["wait"] = exc.retry_after
-    except TwostepError as exc:
-        return form_error(pages, request, "login_email.html", {**values, "sent": False}, exc)
-    return pages.render(request, "login_email.html", values)
+    return send_email_code(request, pages, state, origin, email, "sign_in", "login_email.html")
 
 
 @router.post("/login/email/code")

@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, Response
 
-from twostep.errors import TooManyAttempts, TwostepError
-from twostep.services import accounts, email_codes, password_policy
+from twostep.errors import TwostepError
+from twostep.services import accounts, password_policy
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
-from twostep.web.pages.flow import account_key, form_error
+from twostep.web.pages.flow import account_key, form_error, send_email_code
 from twostep.web.pages.routing import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -116,15 +116,7 @@ def verify_email_resend(
     email: TextField = "",
 ) -> Response:
     """Mail a new code (the old one stops working); the same answer for every address."""
-    values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
-    try:
-        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
-        email_codes.request_code(state.ctx, email, "verify", origin)
-    except TooManyAttempts as exc:
-        values["wait"] = exc.retry_after
-    except TwostepError as exc:
-        return form_error(pages, request, "verify_email.html", {**values, "sent": False}, exc)
-    return pages.render(request, "verify_email.html", values)
+    return send_email_code(request, pages, state, origin, email, "verify", "verify_email.html")
 
 
 @advice_router.post("/password-advice")
