@@ -16,7 +16,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from twostep.errors import TooManyAttempts, TwostepError
+from twostep.errors import (
+    ElevationRequired,
+    EnrollmentRequired,
+    TooManyAttempts,
+    TwostepError,
+)
 from twostep.services import email_codes, login, sessions
 from twostep.services.context import Origin
 from twostep.services.email_codes import Purpose
@@ -77,7 +82,13 @@ def form_error(
     *,
     principal: sessions.Principal | None = None,
 ) -> Response:
-    """Render a form again with the error of ``exc`` next to it, with the right status."""
+    """Render a form again with the error of ``exc`` next to it, with the right status.
+
+    An error the form cannot fix in place (a step-up or an enrollment is needed) is raised
+    again, for the page route to answer with the right redirect.
+    """
+    if isinstance(exc, ElevationRequired | EnrollmentRequired):
+        raise exc
     problem = describe(exc)
     return pages.render(
         request,

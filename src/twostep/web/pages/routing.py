@@ -5,7 +5,8 @@ that whatever a route lets escape ends as a human page with the right status:
 
 * :class:`PageRedirect` (sign in first, finish enrolling, confirm with a code) → a 303;
 * :class:`~twostep.web.pages.csrf.CsrfRejected` → a 403 page;
-* :class:`~twostep.errors.ElevationRequired` → the step-up page, returning here after;
+* :class:`~twostep.errors.ElevationRequired` → the step-up page, returning to this page after
+  (for a form, to the page at the address it posts to);
 * any other domain error → a page with its message and status (``Retry-After`` on 429);
 * malformed input (a field of the wrong type) → a 400 page.
 
@@ -139,7 +140,9 @@ def answer_error(request: Request, exc: Exception) -> Response | None:
             request, "message.html", {"title": "Please try again", "error": message}, status=403
         )
     if isinstance(exc, errors.ElevationRequired):
-        target = here if request.method == "GET" else DEFAULT_NEXT
+        # A form posts to the address of the page that shows it: step up, then come back
+        # to that page (a GET keeps its query too).
+        target = here if request.method == "GET" else request.url.path
         return pages.redirect(step_up_url(target))
     if isinstance(exc, errors.EnrollmentRequired):
         return pages.redirect("/enroll")

@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidInput, TwostepError
+from twostep.errors import InvalidInput, TwostepError
 from twostep.services import accounts, devices, elevation, recovery, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
 from twostep.web.pages.enroll import backup_codes_page
 from twostep.web.pages.flow import factor_values, form_error
-from twostep.web.pages.routing import PageRedirect, PageRoute, safe_next, step_up_url
+from twostep.web.pages.routing import PageRedirect, PageRoute, safe_next
 
 __all__ = ["require_elevated", "router"]
 
@@ -85,8 +85,6 @@ def step_up_submit(
         state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
         with state.count("elevate"):
             elevation.elevate(state.ctx, principal, origin, code=totp_code, backup_code=backup)
-    except EnrollmentRequired:
-        return pages.redirect("/enroll")
     except TwostepError as exc:
         return form_error(pages, request, "step_up.html", values, exc, principal=principal)
     return pages.redirect(safe_next(next_url))
@@ -117,12 +115,7 @@ def regenerate_submit(
     principal: FullUser,
 ) -> Response:
     """Replace the backup codes and show the new ones, once."""
-    try:
-        codes = recovery.regenerate(state.ctx, principal, origin)
-    except ElevationRequired:
-        return pages.redirect(step_up_url(request.url.path))
-    except EnrollmentRequired:
-        return pages.redirect("/enroll")
+    codes = recovery.regenerate(state.ctx, principal, origin)
     return backup_codes_page(pages, request, codes, principal, first=False)
 
 
@@ -145,8 +138,6 @@ def disable_submit(
     """Remove every device and backup code."""
     try:
         devices.disable_two_factor(state.ctx, principal, origin)
-    except ElevationRequired:
-        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         values = {"action": "disable"}
         return form_error(pages, request, "confirm.html", values, exc, principal=principal)
@@ -187,8 +178,6 @@ def remove_submit(
     device = _device(state, principal, device_id)
     try:
         removal = devices.remove(state.ctx, principal, device.id, origin)
-    except ElevationRequired:
-        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         values = {"action": "remove", "device": device, "last": True}
         return form_error(pages, request, "confirm.html", values, exc, principal=principal)
@@ -217,8 +206,6 @@ def password_submit(
     """Change the password; other sessions end."""
     try:
         accounts.change_password(state.ctx, principal, current_password, new_password, origin)
-    except ElevationRequired:
-        return pages.redirect(step_up_url(request.url.path))
     except TwostepError as exc:
         return form_error(pages, request, "password.html", {}, exc, principal=principal)
     return pages.redirect("/account?notice=password-changed")
