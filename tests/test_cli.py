@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
+import uvicorn
+from sqlalchemy import create_engine, select
 
 from tests.support.tools import need_binary
+from twostep.cli import server_options
 from twostep.otp.uri import parse_uri
 from twostep.security import Keyring
+from twostep.store.tables import audit_events
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # b"12345678901234567890"
 
@@ -149,3 +157,75 @@ def test_migrate_then_create_the_first_admin(tmp_path: Path) -> None:
     rotated = run("keys", "rotate", str(tmp_path / "data" / "keyring.json"))
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypted 0 secrets" in rotated.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """``twostep serve`` as a real process on a free loopback port; its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TWOSTEP_ENV": "development",
+        "TWOSTEP_DATA_DIR": str(tmp_path / "data"),
+        "TWOSTEP_LOGIN_RATE_PER_MINUTE": "2",
+        "FORWARDED_ALLOW_IPS": "*",  # uvicorn's own switch: it must not matter either
+    }
+    env.pop("TWOSTEP_TRUSTED_PROXIES", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twostep", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "twostep serve exited"
+            assert time.monotonic() < deadline, "twostep serve did not start"
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_ignores_x_forwarded_for_without_trusted_proxies(served: str, tmp_path: Path) -> None:
+    """A client on 127.0.0.1 rotating X-Forwarded-For stays 127.0.0.1: limited and audited."""
+    statuses = []
+    for n in range(3):
+        response = httpx.post(
+            f"{served}/api/v1/auth/password/forgot",
+            json={"email": f"nobody{n}@example.com"},
+            headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+            timeout=30,
+        )
+        statuses.append(response.status_code)
+        assert "server" not in response.headers
+    assert statuses == [202, 202, 429]
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'twostep.sqlite3'}")
+    with engine.connect() as conn:
+        ips = conn.execute(
+            select(audit_events.c.ip).where(audit_events.c.event == "password.reset_requested")
+        ).scalars()
+        assert [str(ip) for ip in ips] == ["127.0.0.1", "127.0.0.1"]
+    engine.dispose()
+
+
+def test_server_options_leave_forwarded_headers_to_twostep() -> None:
+    config = uvicorn.Config(**server_options("127.0.0.1", 8000))
+    assert config.proxy_headers is False
+    assert config.server_header is False

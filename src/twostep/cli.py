@@ -10,7 +10,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,6 +44,29 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def server_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
+    """The uvicorn options of ``twostep serve`` (also what the tests start the server with).
+
+    uvicorn's proxy-header handling is off: by default it believes ``X-Forwarded-For`` from
+    127.0.0.1 and rewrites the client address before twostep sees it. Only
+    ``TWOSTEP_TRUSTED_PROXIES`` decides whose forwarded address is believed (see
+    :mod:`twostep.web.client_ip`), so a forged header cannot dodge a per-address limit or
+    put a made-up address in the audit log. The ``Server`` header is left out as well.
+    """
+    return {
+        "app": "twostep.web.app:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": False,  # twostep's own access log leaves query strings (tokens) out
+        "log_config": LOG_CONFIG,
+    }
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
@@ -64,16 +87,7 @@ def serve(
             f"{settings.data_dir.resolve()}, mail goes to the outbox there.\n"
             "Create the first admin with: twostep users create --admin you@example.com"
         )
-    uvicorn.run(
-        "twostep.web.app:create_app",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # twostep's own access log leaves query strings (tokens) out
-        log_config=LOG_CONFIG,
-    )
+    uvicorn.run(**server_options(bind_host, bind_port, workers))
 
 
 class HashName(StrEnum):

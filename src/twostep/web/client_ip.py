@@ -4,6 +4,10 @@
 right-most address that is not itself a trusted proxy is the client. A client that sends
 its own ``X-Forwarded-For`` straight to us changes nothing, so rotating the header cannot
 escape a per-IP limit.
+
+This is the only place that reads the header: ``twostep serve`` runs uvicorn with its
+proxy-header handling off (:func:`twostep.cli.server_options`), so no server layer rewrites
+the peer address before this check.
 """
 
 from __future__ import annotations
