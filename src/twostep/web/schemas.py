@@ -117,6 +117,12 @@ class SetActive(Body):
 # --- responses -----------------------------------------------------------------------------
 
 
+class Out(BaseModel):
+    """A response read from a service object's attributes as well as from a mapping."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
@@ -177,7 +183,7 @@ class SetupConfirmed(BaseModel):
     backup_codes: list[str] | None
 
 
-class Device(BaseModel):
+class Device(Out):
     id: str
     name: str
     status: str
@@ -186,7 +192,7 @@ class Device(BaseModel):
     last_used_at: datetime | None
 
 
-class BackupStatusResponse(BaseModel):
+class BackupStatusResponse(Out):
     remaining: int
     total: int
     created_at: datetime | None
@@ -229,6 +235,11 @@ class Introspection(BaseModel):
     exp: int | None = None
     iat: int | None = None
     amr: list[str] | None = None
+    acr: str | None = None
+    second_factor_time: int | None = None
+    purpose: str | None = Field(
+        default=None, description='"full", or "enroll" for a session that may only enrol a factor'
+    )
     elevated_until: int | None = None
     token_type: str | None = None
     aud: str | None = None
