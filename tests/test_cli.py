@@ -11,13 +11,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, select
+from typer.testing import CliRunner
 
 from tests.support.tools import need_binary
+from twostep.cli import app as cli_app
 from twostep.cli import server_options
 from twostep.otp.uri import parse_uri
 from twostep.security import Keyring
@@ -229,3 +232,57 @@ def test_server_options_leave_forwarded_headers_to_twostep() -> None:
     config = uvicorn.Config(**server_options("127.0.0.1", 8000))
     assert config.proxy_headers is False
     assert config.server_header is False
+
+
+@pytest.fixture
+def uvicorn_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """Calls ``serve`` would make to uvicorn, recorded instead of starting a server."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda **options: calls.append(options))
+    monkeypatch.setenv("TWOSTEP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TWOSTEP_HOST", raising=False)
+    return calls
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "auth.example.test"])  # noqa: S104
+def test_development_refuses_to_serve_beyond_loopback(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "development")
+    result = CliRunner().invoke(cli_app, ["serve", "--host", host])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--allow-remote-dev" in lines[0]
+    assert uvicorn_runs == []
+
+
+def test_development_serves_beyond_loopback_only_when_forced(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "development")
+    monkeypatch.setenv("TWOSTEP_HOST", "0.0.0.0")  # noqa: S104
+    assert CliRunner().invoke(cli_app, ["serve"]).exit_code == 2
+    forced = CliRunner().invoke(cli_app, ["serve", "--allow-remote-dev"])
+    assert forced.exit_code == 0, forced.output
+    assert "warning" in forced.stderr
+    assert [call["host"] for call in uvicorn_runs] == ["0.0.0.0"]  # noqa: S104
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_development_serves_on_loopback(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "development")
+    result = CliRunner().invoke(cli_app, ["serve", "--host", host, "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert [(call["host"], call["port"]) for call in uvicorn_runs] == [(host, 8123)]
+
+
+def test_production_serves_on_any_address(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "production")
+    monkeypatch.setenv("TWOSTEP_PUBLIC_URL", "https://auth.example.test")
+    result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0"])  # noqa: S104
+    assert result.exit_code == 0, result.output
+    assert [call["host"] for call in uvicorn_runs] == ["0.0.0.0"]  # noqa: S104

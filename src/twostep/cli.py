@@ -6,6 +6,7 @@ traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import time
 from enum import StrEnum
@@ -44,6 +45,16 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; any other name or address is remote."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def server_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """The uvicorn options of ``twostep serve`` (also what the tests start the server with).
 
@@ -72,14 +83,27 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    allow_remote_dev: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote-dev",
+            help="Let development mode listen beyond loopback (it shows every mail it sends).",
+        ),
+    ] = False,
 ) -> None:
     """Start the twostep service (127.0.0.1:8000, SQLite in ./data by default)."""
     import uvicorn
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    if settings.is_development and not is_loopback(bind_host) and not allow_remote_dev:
+        fail(
+            f"development mode serves its mailbox (every code and link) to anyone who reaches "
+            f"{bind_host}; bind a loopback address, set TWOSTEP_ENV=production, "
+            "or pass --allow-remote-dev"
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"twostep ({settings.env}) on http://{bind_host}:{bind_port}")
     if settings.is_development:
         typer.echo(
@@ -87,6 +111,8 @@ def serve(
             f"{settings.data_dir.resolve()}, mail goes to the outbox there.\n"
             "Create the first admin with: twostep users create --admin you@example.com"
         )
+        if not is_loopback(bind_host):
+            typer.echo(f"warning: the dev mailbox is reachable from {bind_host}", err=True)
     uvicorn.run(**server_options(bind_host, bind_port, workers))
 
 
