@@ -200,3 +200,39 @@ def test_every_response_carries_security_headers(api: Api) -> None:
     assert "default-src 'none'" in response.headers["content-security-policy"]
     token = api.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
     assert token.headers["cache-control"] == "no-store"
+
+
+JSON = {"content-type": "application/json"}
+NOT_UTF8 = b'{"email": "erin@example.com", "password": "caf\xe9 au lait"}'
+BRACKETS = b"[" * 1024 + b"]" * 1024
+
+
+@pytest.mark.parametrize(
+    "path", ["/auth/login", "/auth/register", "/auth/password/forgot", "/auth/refresh"]
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(NOT_UTF8, id="not-utf8"),
+        pytest.param(BRACKETS, id="brackets"),
+        pytest.param(b'{"email": ' * 40 + b"1" + b"}" * 40, id="nested-objects"),
+    ],
+)
+def test_undecodable_or_deeply_nested_bodies_are_validation_errors(
+    api: Api, path: str, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = api.post(path, content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+def test_the_password_advice_endpoint_refuses_deep_nesting(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    for body in (BRACKETS, b'{"password": ' * 2000, NOT_UTF8):
+        response = api.client.post("/password-advice", content=body, headers=JSON)
+        assert response.status_code == 400, response.text
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    fine = api.client.post("/password-advice", json={"password": "x" * 20, "email": EMAIL})
+    assert fine.status_code == 200 and "acceptable" in fine.json()

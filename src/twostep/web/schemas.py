@@ -1,15 +1,52 @@
-"""Request and response bodies of the JSON API.
+"""Request and response bodies of the JSON API, and the one parser of JSON request bodies.
 
 Every string has a length bound, so a 10 000-character "code" is a 422 before any service
-runs; the services still normalise and refuse malformed values themselves.
+runs; the services still normalise and refuse malformed values themselves. A body must be
+UTF-8 JSON nested at most :data:`MAX_DEPTH` deep (checked before parsing, so a wall of
+brackets never reaches the recursive parser).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_DEPTH = 32
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{}]')
+
+
+def parse_json(body: bytes) -> Any:
+    """``body`` parsed as JSON; :class:`json.JSONDecodeError` unless it is UTF-8 JSON nested
+    at most :data:`MAX_DEPTH` deep.
+
+    >>> parse_json(b'{"a": [1, "]]"]}')
+    {'a': [1, ']]']}
+    >>> parse_json(b"[" * 33 + b"]" * 33)
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: nested deeper than 32 levels: line 1 column 33 (char 32)
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        doc = body.decode("utf-8", "replace")
+        raise json.JSONDecodeError("not valid UTF-8", doc, exc.start) from None
+    depth = 0
+    for token in _STRUCTURE.finditer(body):
+        char = token.group()
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise json.JSONDecodeError(
+                    f"nested deeper than {MAX_DEPTH} levels", text, token.start()
+                )
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return json.loads(text)
+
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=320)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]

@@ -7,11 +7,12 @@ from dataclasses import replace
 from fastapi import APIRouter, Response, status
 
 from twostep.errors import InvalidInput
+from twostep.web.api.routing import ApiRoute
 from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
 from twostep.web import schemas
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
 
 LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
 

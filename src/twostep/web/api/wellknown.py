@@ -11,9 +11,10 @@ from fastapi import APIRouter, Form, Header
 from twostep.errors import TwostepError, Unauthenticated
 from twostep.services import sessions
 from twostep.web import schemas
+from twostep.web.api.routing import ApiRoute
 from twostep.web.deps import State
 
-router = APIRouter(tags=["tokens"])
+router = APIRouter(tags=["tokens"], route_class=ApiRoute)
 
 
 @router.get("/.well-known/jwks.json")

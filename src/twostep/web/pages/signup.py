@@ -7,7 +7,6 @@ new account), so the next page always says "check your inbox". Verification work
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
 from twostep.web.pages.flow import account_key, form_error, send_email_code
 from twostep.web.pages.routing import PageRoute
+from twostep.web.schemas import parse_json
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 advice_router = APIRouter(include_in_schema=False)
@@ -127,7 +127,7 @@ async def password_advice(request: Request) -> JSONResponse:
     never lands in a URL or an access log.
     """
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = parse_json(await request.body() or b"{}")
     except ValueError:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("password", ""), str):
