@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     login_rate_per_minute: int = Field(default=30, ge=1)
     account_rate_per_minute: int = Field(default=10, ge=1)
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only ``Authorization: Bearer <token>``; public otherwise."""
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
             self.token_secret is None or len(self.token_secret.get_secret_value()) < 32
         ):
             raise ConfigurationError("HS256 tokens need TWOSTEP_TOKEN_SECRET of 32+ characters")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ConfigurationError("TWOSTEP_METRICS_TOKEN must be 16+ characters")
         return self
 
     @property

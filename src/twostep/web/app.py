@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from twostep import __version__
 from twostep.config import Settings
+from twostep.errors import Unauthenticated
 from twostep.services.context import Context, build_context
 from twostep.services.operations import prepare_database
 from twostep.store import migrate
@@ -23,7 +24,7 @@ from twostep.web import errors, schemas
 from twostep.web.api import account, admin, auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
-from twostep.web.metrics import Metrics, ObserveRequests
+from twostep.web.metrics import Metrics, ObserveRequests, scrape_allowed
 from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
 from twostep.web.pages.admin import install_admin_pages
@@ -100,8 +101,10 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    def prometheus() -> Response:
-        """Prometheus text exposition."""
+    def prometheus(request: Request) -> Response:
+        """Prometheus text exposition (a bearer token when ``metrics_token`` is set)."""
+        if not scrape_allowed(request.headers.get("authorization"), settings.metrics_token):
+            raise Unauthenticated()
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.add_middleware(ObserveRequests, metrics=metrics)

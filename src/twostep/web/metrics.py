@@ -3,14 +3,20 @@
 Each app owns its registry, so several apps (tests, workers) never share counters by
 accident. With several worker processes each reports its own figures; scrape them per worker
 or run one worker per scrape target.
+
+``/metrics`` is public unless ``TWOSTEP_METRICS_TOKEN`` is set; then a scraper must send it
+as a bearer token (:func:`scrape_allowed`). Route names and counts say little, but they do
+show traffic and lockout rates: set the token, or keep the path off the public proxy.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -97,3 +103,18 @@ def route_template(scope: Scope) -> str:
     names = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
     segments = str(scope["path"]).split("/")
     return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
+
+
+def scrape_allowed(authorization: str | None, token: SecretStr | None) -> bool:
+    """Whether a request with this ``Authorization`` header may read ``/metrics``.
+
+    Without a configured token everyone may. With one, the header must be ``Bearer <token>``,
+    compared in constant time so the response time says nothing about how much was right.
+    """
+    if token is None:
+        return True
+    scheme, _, credentials = (authorization or "").partition(" ")
+    presented = credentials.strip().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented, token.get_secret_value().encode()
+    )

@@ -1,0 +1,76 @@
+"""``/metrics``: public by default, behind a bearer token when ``metrics_token`` is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from twostep.config import Settings
+from twostep.errors import ConfigurationError
+from twostep.web.app import create_app
+from twostep.web.metrics import scrape_allowed
+
+TOKEN = "scrape-token-for-the-tests-0123456789"
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, metrics_token=SecretStr(TOKEN))
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_metrics_are_public_without_a_token(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "twostep_http_requests" in response.text
+
+
+def test_metrics_need_the_token_when_one_is_set(guarded: TestClient) -> None:
+    refused = guarded.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert "twostep_http" not in refused.text
+    for header in (
+        f"Bearer {TOKEN[:-1]}",
+        f"Bearer {TOKEN}x",
+        f"Basic {TOKEN}",
+        TOKEN,
+        "Bearer ",
+    ):
+        assert guarded.get("/metrics", headers={"Authorization": header}).status_code == 401
+    allowed = guarded.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert allowed.status_code == 200
+    assert "twostep_http_requests" in allowed.text
+
+
+def test_docs_and_openapi_stay_public_with_a_metrics_token(guarded: TestClient) -> None:
+    assert guarded.get("/openapi.json").status_code == 200
+    assert guarded.get("/docs").status_code == 200
+
+
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN"):
+        Settings(metrics_token=SecretStr("short"))
+
+
+@pytest.mark.parametrize(
+    ("header", "allowed"),
+    [
+        (None, False),
+        ("", False),
+        (f"Bearer {TOKEN}", True),
+        (f"bearer {TOKEN}", True),
+        (f"Bearer  {TOKEN} ", True),
+        (f"Bearer {TOKEN.upper()}", False),
+        (f"Token {TOKEN}", False),
+    ],
+)
+def test_scrape_allowed(header: str | None, allowed: bool) -> None:
+    assert scrape_allowed(header, SecretStr(TOKEN)) is allowed
+    assert scrape_allowed(header, None) is True
