@@ -8,6 +8,7 @@ from tests.integrations.conftest import ISS, STEP_UP, Mint
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
+    EnrollmentRequired,
     Forbidden,
     InvalidToken,
     MissingClaim,
@@ -99,6 +100,7 @@ def test_enforce(guard: Guard, clock: ManualClock) -> None:
     fresh = AccessClaims(
         iss=ISS, aud="a", sub="u", sid="s", jti="j", iat=now, exp=now + 900,
         amr=("pwd", "otp"), auth_time=now - 100, elevated_until=now + 1,
+        second_factor_time=now - 100,
     )  # fmt: skip
     assert guard.enforce(fresh, Rule("elevated", max_age=100)) is fresh
     with pytest.raises(ElevationRequired, match="too old"):
@@ -108,6 +110,54 @@ def test_enforce(guard: Guard, clock: ManualClock) -> None:
         guard.enforce(fresh, Rule("elevated"))
     assert guard.enforce(fresh, Rule("2fa")) is fresh
     assert guard.enforce(fresh, Rule("token", max_age=1)) is fresh
+
+
+def test_an_elevation_is_never_a_second_factor(guard: Guard, clock: ManualClock) -> None:
+    """A password step-up elevates an account without a device; it proves no second factor."""
+    now = int(clock.now().timestamp())
+    password_only = AccessClaims(
+        iss=ISS, aud="a", sub="u", sid="s", jti="j", iat=now, exp=now + 900,
+        amr=("pwd",), auth_time=now, elevated_until=now + 900,
+    )  # fmt: skip
+    assert guard.enforce(password_only, Rule("elevated")) is password_only
+    for rule in (Rule("2fa"), Rule("2fa", max_age=3600), Rule("elevated", max_age=3600)):
+        with pytest.raises(ElevationRequired):
+            guard.enforce(password_only, rule)
+
+
+def test_second_factor_age_comes_from_second_factor_time(guard: Guard, clock: ManualClock) -> None:
+    """A later step-up with a password moves ``auth_time`` but not the second factor's age."""
+    now = int(clock.now().timestamp())
+    stale = AccessClaims(
+        iss=ISS, aud="a", sub="u", sid="s", jti="j", iat=now, exp=now + 900,
+        amr=("pwd", "otp"), auth_time=now, elevated_until=now + 900,
+        second_factor_time=now - 3600,
+    )  # fmt: skip
+    assert guard.enforce(stale, Rule("2fa")) is stale
+    with pytest.raises(ElevationRequired, match="too old"):
+        guard.enforce(stale, Rule("2fa", max_age=600))
+    no_time = AccessClaims(
+        iss=ISS, aud="a", sub="u", sid="s", jti="j", iat=now, exp=now + 900,
+        amr=("pwd", "otp"), auth_time=now,
+    )  # fmt: skip
+    with pytest.raises(ElevationRequired, match="too old"):
+        guard.enforce(no_time, Rule("2fa", max_age=600))
+
+
+def test_enrollment_sessions_are_refused_unless_allowed(
+    verifier: TokenVerifier, clock: ManualClock
+) -> None:
+    now = int(clock.now().timestamp())
+    limited = AccessClaims(
+        iss=ISS, aud="a", sub="u", sid="s", jti="j", iat=now, exp=now + 900,
+        amr=("pwd",), auth_time=now, purpose="enroll",
+    )  # fmt: skip
+    strict = Guard(verifier, clock=clock)
+    with pytest.raises(EnrollmentRequired):
+        strict.enforce(limited, Rule("token"))
+    assert strict.answer(EnrollmentRequired()).status == 403
+    lenient = Guard(verifier, clock=clock, allow_enrollment_sessions=True)
+    assert lenient.enforce(limited, Rule("token")) is limited
 
 
 def test_guard_authenticates_with_its_clock(guard: Guard, clock: ManualClock, mint: Mint) -> None:

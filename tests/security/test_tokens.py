@@ -20,6 +20,7 @@ from twostep.security.tokens import (
     StaticKeys,
     TokenSigner,
     TokenVerifier,
+    proves_second_factor,
 )
 
 ISS, AUD = "https://auth.example.test", "example-api"
@@ -101,6 +102,7 @@ def test_ed25519_round_trip(signer: TokenSigner, verifier: TokenVerifier, ring: 
     assert got == AccessClaims(
         iss=ISS, aud=AUD, sub="user-1", sid="session-1", jti=issued.jti, iat=int(T) + 30,
         exp=int(T) + 930, amr=("pwd", "otp"), auth_time=int(T), role="admin",
+        second_factor_time=int(T),
     )  # fmt: skip
     assert got.elevated_until is None and dict(got.extra) == {}
 
@@ -401,6 +403,7 @@ def make(amr: tuple[str, ...], elevated_until: int | None = None) -> AccessClaim
     return AccessClaims(
         iss=ISS, aud=AUD, sub="u", sid="s", jti="j", iat=1000, exp=1900, amr=amr,
         auth_time=1000, elevated_until=elevated_until,
+        second_factor_time=1000 if proves_second_factor(amr) else None,
     )  # fmt: skip
 
 
@@ -434,3 +437,24 @@ def test_elevated_token_round_trips(signer: TokenSigner, verifier: TokenVerifier
     got = verifier.verify(token, now=T)
     assert got.elevated_until == int(T) + 900
     assert got.is_elevated(T + 899) and not got.is_elevated(T + 900)
+
+
+@pytest.mark.parametrize(
+    ("amr", "acr", "has_time"),
+    [(["pwd"], "aal1", False), (["email"], "aal1", False), (["pwd", "otp"], "aal2", True),
+     (["email", "backup"], "aal2", True), (["pwd", "hwk"], "aal2", True)],
+)  # fmt: skip
+def test_acr_and_second_factor_time_follow_amr_alone(
+    signer: TokenSigner, verifier: TokenVerifier, amr: list[str], acr: str, has_time: bool
+) -> None:
+    """``acr`` is derived from ``amr``; a token without a second factor carries no time for one."""
+    issued = signer.issue(
+        subject="u", session_id="s", amr=amr, auth_time=NOW, now=NOW,
+        second_factor_time=NOW - timedelta(minutes=5), purpose="enroll",
+    )  # fmt: skip
+    payload = jwt.decode(issued.token, options={"verify_signature": False})
+    assert payload["acr"] == acr and payload["purpose"] == "enroll"
+    assert ("second_factor_time" in payload) is has_time
+    got = verifier.verify(issued.token, now=T)
+    assert got.acr == acr and got.is_limited()
+    assert got.two_factor_age(T) == (300 if has_time else None)

@@ -250,3 +250,34 @@ def test_a_password_is_no_step_up_for_an_account_with_2fa(
     assert caught.value.field == "code"
     with pytest.raises(ElevationRequired):
         sessions.require_elevated(sessions.resolve(ctx, principal.session.id), ctx.clock.now())
+
+
+def test_a_step_up_names_its_method_in_the_session(
+    ctx: Context,
+    enrolled: Enrolled,
+    clock: ManualClock,
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    """A code step-up adds ``otp`` to ``amr`` and dates the second factor (DESIGN §4.12)."""
+    principal = principal_for(enrolled.user)  # signed in with the password alone
+    assert principal.session.amr == ("pwd",) and principal.session.second_factor_at is None
+    clock.advance(60)
+    granted = elevation.elevate(ctx, principal, ORIGIN, code=code_at(enrolled.secret, clock))
+    assert granted.session.amr == ("pwd", "otp")
+    assert granted.session.second_factor_at == clock.now()
+    assert sessions.resolve(ctx, principal.session.id).session == granted.session
+
+
+def test_a_password_step_up_proves_no_second_factor(
+    ctx: Context,
+    make_user: Callable[..., users.User],
+    clock: ManualClock,
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    """A password step-up elevates an account without a device; ``amr`` stays ``pwd``."""
+    principal = principal_for(make_user())
+    clock.advance(60)
+    granted = elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+    assert granted.session.is_elevated(clock.now())
+    assert granted.session.amr == ("pwd",)
+    assert granted.session.second_factor_at is None

@@ -39,6 +39,13 @@ def test_step_up_dance_against_the_real_service(api: Api) -> None:
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "ELEVATION_REQUIRED"
     assert refused.json()["error"]["step_up_url"]
+    # A password step-up elevates an account without a device, but is no second factor.
+    stepped_up = api.post(
+        "/auth/elevate", password_only["access_token"], json={"password": PASSWORD}
+    ).json()
+    by_password = example.get("/dashboard", headers=bearer(stepped_up["access_token"]))
+    assert by_password.status_code == 403
+    assert by_password.json()["error"]["code"] == "ELEVATION_REQUIRED"
 
     setup = api.post("/2fa/setup", password_only["access_token"], json={}).json()
     secret = parse_uri(setup["otpauth_uri"]).secret

@@ -57,9 +57,15 @@ class TwostepMiddleware:
         protected_paths: Mapping[str, Requirement] | Sequence[str],
         step_up_url: str = DEFAULT_STEP_UP_URL,
         clock: Clock | None = None,
+        allow_enrollment_sessions: bool = False,
     ) -> None:
         self.app = app
-        self.guard = Guard(verifier, step_up_url=step_up_url, clock=clock)
+        self.guard = Guard(
+            verifier,
+            step_up_url=step_up_url,
+            clock=clock,
+            allow_enrollment_sessions=allow_enrollment_sessions,
+        )
         if isinstance(protected_paths, str):
             raise TypeError("protected_paths is a list or a mapping of prefixes, not one string")
         levels: Mapping[str, Requirement] = (

@@ -5,10 +5,16 @@ Every adapter (FastAPI dependencies, the ASGI middleware, the decorators) goes t
 looks. Invariants:
 
 - A missing or invalid token is 401 with ``WWW-Authenticate: Bearer``; a valid token that is
-  not enough (no second factor, no live elevation, a claim missing) is 403; keys that cannot be
+  not enough (no second factor, no live elevation, a claim missing, an enrolment-only session)
+  is 403; keys that cannot be
   fetched are 503, never 401, so clients do not throw away good tokens during an outage.
 - Every refusal has the body ``{"error": {"code": ..., "message": ...}}``; an elevation refusal
   adds ``step_up_url``, a claim refusal adds ``claim``.
+- A second factor is proven by ``amr`` alone (DESIGN §4.12): an elevation never stands in
+  for one, since an account without a device steps up with its password. ``max_age`` is
+  measured from ``second_factor_time``, the last time the session proved a second factor.
+- Tokens of enrolment-only sessions (``purpose`` other than ``full``) are refused by every
+  rule unless the guard is built with ``allow_enrollment_sessions=True``.
 - Time comes from an injected :class:`~twostep.clock.Clock`, so tests move time, not sleep.
 """
 
@@ -23,6 +29,7 @@ import anyio.to_thread
 from twostep.clock import Clock, SystemClock
 from twostep.errors import (
     ElevationRequired,
+    EnrollmentRequired,
     InvalidToken,
     MissingClaim,
     TwostepError,
@@ -40,7 +47,9 @@ _ABSENT = object()
 class Rule:
     """What a route needs: a valid token, a second factor, or a live elevation; maybe a claim.
 
-    ``max_age`` (seconds) also bounds how long ago the second factor was used (``auth_time``).
+    ``max_age`` (seconds) also bounds how long ago the second factor was proven
+    (``second_factor_time``); with ``level="elevated"`` it bounds the elevation's second factor
+    the same way.
     """
 
     level: Requirement = "token"
@@ -91,10 +100,12 @@ class Guard:
         *,
         step_up_url: str = DEFAULT_STEP_UP_URL,
         clock: Clock | None = None,
+        allow_enrollment_sessions: bool = False,
     ) -> None:
         self.verifier = verifier
         self.step_up_url = step_up_url
         self.clock: Clock = clock or SystemClock()
+        self.allow_enrollment_sessions = allow_enrollment_sessions
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.verifier!r}, step_up_url={self.step_up_url!r})"
@@ -118,9 +129,11 @@ class Guard:
     def enforce(self, claims: AccessClaims, rule: Rule) -> AccessClaims:
         """Return ``claims`` if they satisfy ``rule``; raise the 403 error that explains why not."""
         now = self.now()
+        if claims.is_limited() and not self.allow_enrollment_sessions:
+            raise EnrollmentRequired("Finish setting up two-factor authentication first.")
         if rule.level == "elevated" and not claims.is_elevated(now):
             raise ElevationRequired("Confirm with a code from your authenticator to continue.")
-        if rule.level == "2fa" and not (claims.has_second_factor() or claims.is_elevated(now)):
+        if rule.level == "2fa" and not claims.has_second_factor():
             raise ElevationRequired("This needs a sign-in confirmed with a second factor.")
         if rule.level != "token" and rule.max_age is not None:
             age = claims.two_factor_age(now)

@@ -27,19 +27,40 @@ from twostep.errors import (
     TwostepError,
     Unauthenticated,
 )
+from twostep.security.tokens import proves_second_factor
 from twostep.services import audit, factors, sessions, throttle
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash
-from twostep.store import devices
+from twostep.store import Tx, devices
 from twostep.store import sessions as session_store
 
 
 @dataclass(frozen=True, slots=True)
 class Elevation:
-    """The session is elevated until ``elevated_until``, ``expires_in`` seconds from now."""
+    """The session is elevated until ``elevated_until``, ``expires_in`` seconds from now.
+
+    ``session`` is the session as the step-up left it (``amr`` now names the step-up's
+    method too), so the token signed from it says exactly what was proven (DESIGN §4.12).
+    """
 
     elevated_until: datetime
     expires_in: int
+    session: sessions.UserSession
+
+
+def _step_up(
+    tx: Tx, principal: sessions.Principal, method: str, at: datetime, minutes: int
+) -> Elevation:
+    """Record the step-up on the live session inside ``tx``; :class:`Unauthenticated` if gone."""
+    amr = list(dict.fromkeys([*principal.session.amr, method]))
+    until = at + timedelta(minutes=minutes)
+    session = session_store.record_step_up(
+        tx, principal.session.id, until=until, at=at, amr=amr,
+        second_factor=proves_second_factor([method]),
+    )  # fmt: skip
+    if session is None:  # revoked or expired meanwhile: roll back, so the factor is not spent
+        raise Unauthenticated()
+    return Elevation(until, minutes * 60, session)
 
 
 def elevate(
@@ -74,16 +95,12 @@ def elevate(
             error = outcome
         else:
             minutes = ctx.settings.elevation_minutes
-            until = at + timedelta(minutes=minutes)
-            if not session_store.set_elevated_until(tx, principal.session.id, until, at):
-                # Revoked or expired meanwhile: roll back, so the factor is not spent.
-                raise Unauthenticated()
+            granted = _step_up(tx, principal, outcome.method, at, minutes)
             audit.record(
                 tx, "session.elevated", "success", at=at, origin=origin, user_id=user.id,
                 details={"session_id": principal.session.id, "method": outcome.method,
                          "minutes": minutes},
             )  # fmt: skip
-            granted = Elevation(until, minutes * 60)
     notices.send_all(ctx)
     if error is not None:
         raise error
@@ -115,7 +132,7 @@ def elevate_with_password(
     ok = ctx.passwords.verify(user.password_hash, password)
     at = ctx.clock.now()
     minutes = ctx.settings.elevation_minutes
-    until = at + timedelta(minutes=minutes)
+    granted: Elevation | None = None
     with ctx.db.transaction() as tx:
         if not ok:
             throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
@@ -124,14 +141,13 @@ def elevate_with_password(
                 details={"method": "pwd"},
             )  # fmt: skip
         else:
-            if not session_store.set_elevated_until(tx, principal.session.id, until, at):
-                raise Unauthenticated()
+            granted = _step_up(tx, principal, "pwd", at, minutes)
             throttle.succeed(tx, key)
             audit.record(
                 tx, "session.elevated", "success", at=at, origin=origin, user_id=user.id,
                 details={"session_id": principal.session.id, "method": "pwd",
                          "minutes": minutes},
             )  # fmt: skip
-    if not ok:
+    if granted is None:
         raise InvalidCredentials("The password is incorrect.")
-    return Elevation(until, minutes * 60)
+    return granted

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from twostep.errors import ElevationRequired, EnrollmentRequired, NotFound, Unauthenticated
 from twostep.security import keyed_hash, new_token
+from twostep.security.tokens import proves_second_factor
 from twostep.services import audit
 from twostep.services.context import Context, Origin
 from twostep.store import Tx, users
@@ -55,8 +56,13 @@ def start(
     at: datetime,
     origin: Origin,
     purpose: str = "full",
+    channel: str = "api",
 ) -> IssuedSession:
-    """Open a session for ``user`` inside ``tx`` and audit it."""
+    """Open a session for ``user`` inside ``tx`` and audit it.
+
+    ``amr`` names the methods this sign-in proved; when one is a second factor, the session
+    records ``second_factor_at`` so tokens can say how fresh it is (DESIGN §4.12).
+    """
     token = new_token()
     session = store.create(
         tx,
@@ -68,6 +74,8 @@ def start(
         purpose=purpose,
         ip=origin.ip,
         user_agent=origin.user_agent,
+        second_factor_at=at if proves_second_factor(amr) else None,
+        channel=channel,
     )
     audit.record(
         tx, "session.created", "success", at=at, origin=origin, user_id=user.id,

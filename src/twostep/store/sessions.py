@@ -33,6 +33,7 @@ __all__ = [
     "revoke",
     "revoke_all_for_user",
     "revoke_family",
+    "record_step_up",
     "rotate_refresh",
     "set_elevated_until",
     "set_purpose",
@@ -58,6 +59,8 @@ class UserSession:
     elevated_until: datetime | None
     ip: str | None
     user_agent: str | None
+    second_factor_at: datetime | None = None
+    channel: str = "api"
 
     def is_active(self, at: datetime) -> bool:
         """Neither revoked nor expired at ``at``."""
@@ -91,6 +94,8 @@ def create(
     ip: str | None = None,
     user_agent: str | None = None,
     session_id: str | None = None,
+    second_factor_at: datetime | None = None,
+    channel: str = "api",
 ) -> UserSession:
     """Start a session; ``auth_time`` defaults to ``at`` and ``family_id`` to its own id."""
     sid = session_id or new_id()
@@ -109,6 +114,8 @@ def create(
         "elevated_until": elevated_until,
         "ip": clip(ip, 64),
         "user_agent": clip(user_agent, 512),
+        "second_factor_at": second_factor_at,
+        "channel": channel,
     }
     tx.execute(sessions.insert().values(**values))
     return _session(values)
@@ -172,6 +179,34 @@ def set_elevated_until(tx: Tx, session_id: str, until: datetime | None, at: date
         update(sessions).where(sessions.c.id == session_id, *_live(at)).values(elevated_until=until)
     )
     return tx.execute(stmt).rowcount == 1
+
+
+def record_step_up(
+    tx: Tx,
+    session_id: str,
+    *,
+    until: datetime,
+    at: datetime,
+    amr: Sequence[str],
+    second_factor: bool,
+) -> UserSession | None:
+    """Elevate a live session after a step-up; the session as it now stands, or ``None``.
+
+    ``amr`` is the session's methods with the step-up's added; ``second_factor`` says the
+    step-up proved one, which moves ``second_factor_at`` to ``at``. One statement, so the
+    token signed from the returned row says exactly what the database holds.
+    """
+    values: dict[str, Any] = {"elevated_until": until, "amr": list(amr)}
+    if second_factor:
+        values["second_factor_at"] = at
+    stmt = (
+        update(sessions)
+        .where(sessions.c.id == session_id, *_live(at))
+        .values(**values)
+        .returning(*sessions.c)
+    )
+    row = tx.execute(stmt).first()
+    return None if row is None else _session(row._mapping)
 
 
 def set_purpose(

@@ -140,6 +140,8 @@ sessions = Table(
     Column("elevated_until", UTCDateTime),
     Column("ip", IP),
     Column("user_agent", USER_AGENT),
+    Column("second_factor_at", UTCDateTime),
+    Column("channel", String(8), nullable=False, server_default="api"),
     UniqueConstraint("refresh_hash"),
     Index(None, "user_id"),
     Index(None, "family_id"),

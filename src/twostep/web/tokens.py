@@ -67,6 +67,8 @@ class TokenService:
             now=self.ctx.clock.now(),
             elevated_until=session.elevated_until,
             role=principal.user.role,
+            second_factor_time=session.second_factor_at,
+            purpose=session.purpose,
         )
 
     def token_response(self, issued: sessions.IssuedSession) -> schemas.TokenResponse:

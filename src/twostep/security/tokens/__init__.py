@@ -17,10 +17,13 @@ True
 from __future__ import annotations
 
 from twostep.security.tokens.claims import (
+    FULL_PURPOSE,
     REQUIRED_CLAIMS,
     SECOND_FACTORS,
     AccessClaims,
     IssuedToken,
+    acr_for,
+    proves_second_factor,
 )
 from twostep.security.tokens.keys import (
     SUPPORTED_ALGORITHMS,
@@ -33,6 +36,7 @@ from twostep.security.tokens.signer import TokenSigner
 from twostep.security.tokens.verifier import TOKEN_TYPE, TokenVerifier
 
 __all__ = [
+    "FULL_PURPOSE",
     "REQUIRED_CLAIMS",
     "SECOND_FACTORS",
     "SUPPORTED_ALGORITHMS",
@@ -45,4 +49,6 @@ __all__ = [
     "TokenSigner",
     "TokenVerifier",
     "VerificationKey",
+    "acr_for",
+    "proves_second_factor",
 ]

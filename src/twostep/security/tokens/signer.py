@@ -19,7 +19,13 @@ from jwt.algorithms import OKPAlgorithm
 from twostep.errors import ConfigurationError, KeyringError
 from twostep.security.keyring import Keyring
 from twostep.security.secret import SecretBytes
-from twostep.security.tokens.claims import REGISTERED_CLAIMS, IssuedToken
+from twostep.security.tokens.claims import (
+    FULL_PURPOSE,
+    REGISTERED_CLAIMS,
+    IssuedToken,
+    acr_for,
+    proves_second_factor,
+)
 from twostep.security.tokens.keys import Algorithm, StaticKeys, hs256_kid, hs256_secret
 from twostep.security.tokens.verifier import TOKEN_TYPE, TokenVerifier
 
@@ -105,11 +111,15 @@ class TokenSigner:
         now: datetime,
         elevated_until: datetime | None = None,
         role: str | None = None,
+        second_factor_time: datetime | None = None,
+        purpose: str = FULL_PURPOSE,
         extra: Mapping[str, Any] | None = None,
     ) -> IssuedToken:
         """Sign an access token valid for ``ttl_seconds`` from ``now``.
 
-        ``extra`` adds application claims; it may not override a registered one.
+        ``acr`` is derived from ``amr`` (never passed in), and ``second_factor_time`` is only
+        written when ``amr`` proves a second factor; it defaults to ``auth_time`` (the sign-in
+        proved it). ``extra`` adds application claims; it may not override a registered one.
         """
         if isinstance(amr, str) or not amr or not all(isinstance(m, str) for m in amr):
             raise ValueError("amr must be a non-empty sequence of method names, e.g. ['pwd']")
@@ -130,8 +140,14 @@ class TokenSigner:
             "iat": iat,
             "exp": iat + self.ttl_seconds,
             "amr": list(amr),
+            "acr": acr_for(amr),
             "auth_time": _timestamp("auth_time", auth_time),
+            "purpose": purpose,
         }
+        if proves_second_factor(amr):
+            payload["second_factor_time"] = _timestamp(
+                "second_factor_time", second_factor_time or auth_time
+            )
         if elevated_until is not None:
             payload["elevated_until"] = _timestamp("elevated_until", elevated_until)
         if role is not None:
