@@ -144,10 +144,14 @@ def test_migrate_then_create_the_first_admin(tmp_path: Path) -> None:
             env=env,
             timeout=60,
             check=False,
+            umask=0o022,  # the usual default, which the data directory must not inherit
         )
 
     migrated = run("migrate")
     assert migrated.returncode == 0, migrated.stderr
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "twostep.sqlite3").stat().st_mode) == 0o600
     assert "revision" in migrated.stdout
     created = run("users", "create", "Admin@Example.com", "--admin", "--password-stdin",
                   stdin="a long admin passphrase\n")  # fmt: skip

@@ -103,7 +103,7 @@ def serve(
             f"{bind_host}; bind a loopback address, set TWOSTEP_ENV=production, "
             "or pass --allow-remote-dev"
         )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     typer.echo(f"twostep ({settings.env}) on http://{bind_host}:{bind_port}")
     if settings.is_development:
         typer.echo(
@@ -220,7 +220,7 @@ def migrate() -> None:
     from twostep.store import migrate as migrations
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     url = settings.resolved_database_url
     migrations.upgrade(url)
     typer.echo(f"database at revision {migrations.current_revision(url)}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.store.conftest import T0, add_device, add_user
-from twostep.store import Database, devices, make_engine, users
+from twostep.store import Database, devices, make_engine, migrate, users
 from twostep.store.tables import audit_events
 
 
@@ -22,6 +25,52 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
             assert tx.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert tx.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert tx.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A permissive umask (0022, the usual default), restored afterwards."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_a_new_sqlite_database_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "twostep.sqlite3"
+    db = Database.from_url(f"sqlite:///{path}")
+    try:
+        migrate.upgrade(db)
+        with db.transaction() as tx:
+            add_user(tx)
+        wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+        assert wal.exists() and shm.exists()
+        assert {p.name: _mode(p) for p in (path, wal, shm)} == {
+            path.name: 0o600,
+            wal.name: 0o600,
+            shm.name: 0o600,
+        }
+    finally:
+        db.dispose()
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_an_existing_sqlite_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    sqlite3.connect(path).close()
+    path.chmod(0o640)
+    db = Database.from_url(f"sqlite:///{path}")
+    try:
+        assert db.ping()
+        assert _mode(path) == 0o640
     finally:
         db.dispose()
 

@@ -80,7 +80,7 @@ def load_keyring(settings: Settings) -> Keyring:
         )
     path = Path(settings.data_dir) / "keyring.json"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         Keyring.generate(signing=True).save(path)
     keyring = Keyring.load(str(path))
     if keyring.signing_key_id is None:  # written before tokens were signed with the ring

@@ -27,11 +27,13 @@ Nothing here runs at import time: engines exist only when :func:`make_engine` is
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -61,6 +63,8 @@ def make_engine(
     process crashes; a power cut may drop the last commit), a busy timeout in seconds, and
     ``BEGIN IMMEDIATE`` write transactions (see the module docstring). ``sqlite://`` (in
     memory) shares one connection and suits single-threaded experiments only.
+
+    A new SQLite file is created mode 0600 (:func:`create_private`).
 
     PostgreSQL (``postgresql+psycopg://``; a bare ``postgresql://`` is given psycopg): a
     pool of ``pool_size`` + ``max_overflow`` connections, pre-ping, recycling, UTC sessions.
@@ -93,6 +97,13 @@ def _sqlite_engine(url: str, busy_timeout: float, options: dict[str, Any]) -> En
         options.setdefault("poolclass", StaticPool)
     engine = create_engine(url, connect_args=connect_args, **options)
 
+    if not in_memory and not str(database).startswith("file:"):
+        path = Path(str(database))
+
+        @event.listens_for(engine, "do_connect")
+        def _before_connect(*_args: Any) -> None:
+            create_private(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -113,6 +124,22 @@ def _sqlite_engine(url: str, busy_timeout: float, options: dict[str, Any]) -> En
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def create_private(path: Path) -> None:
+    """Create the database file for this user alone (0600) if it does not exist yet.
+
+    SQLite would create it 0644 (less the umask): readable by every local user, with every
+    password hash, audit row and sealed secret in it. SQLite gives the ``-wal`` and ``-shm``
+    files the permissions of the database file, so they are private too. An existing file
+    keeps its mode. The directory is the caller's (the data directory is made 0700); when
+    it is missing, SQLite's own open reports that.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return
+    os.close(fd)
 
 
 def _ensure_wal(cursor: Any, timeout: float) -> None:
