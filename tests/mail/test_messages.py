@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from importlib.resources import files
 import jinja2
 import pytest
 
-from twostep.mail import EventContext, Message, MessageFactory
+from twostep.mail import EventContext, Message, MessageFactory, useragent
 from twostep.mail.messages import _environment
 
 ISSUER = "Acme Login"
@@ -20,7 +21,8 @@ VERIFY_LINK = f"{PUBLIC}/verify?token=vrf_Zq81kLmN"
 RESET_LINK = f"{PUBLIC}/password/reset?token=rst_Q9w8e7Yt"
 AT = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 UNTIL = datetime(2024, 3, 1, 12, 45, tzinfo=UTC)
-EVENT = EventContext(at=AT, ip="203.0.113.7", user_agent="Firefox/123.0 on Linux")
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0"
+EVENT = EventContext(at=AT, ip="203.0.113.7", user_agent=FIREFOX)
 TO = "alice@example.com"
 
 Build = Callable[[MessageFactory], Message]
@@ -117,7 +119,9 @@ def test_notifications_show_when_and_where(factory: MessageFactory, event_name: 
     for part in (message.text, message.html or ""):
         assert "01 March 2024, 12:30 UTC" in part
         assert "203.0.113.7" in part
-        assert "Firefox/123.0 on Linux" in part
+        assert "Firefox on Linux" in part and "as reported by the browser" in part
+        assert "Gecko" not in part
+    assert "Browser: Firefox on Linux (as reported by the browser)" in _flat(message.text)
 
 
 def test_plain_text_wraps_prose_but_not_urls(factory: MessageFactory, name: str) -> None:
@@ -250,3 +254,99 @@ def test_email_change_notice_masks_the_new_address() -> None:
 def test_templates_are_strict_about_missing_values() -> None:
     with pytest.raises(jinja2.UndefinedError):
         _environment().get_template("new_device.txt").render(issuer=ISSUER)
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "shown"),
+    [
+        (FIREFOX, "Firefox on Linux"),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0.0.0 Safari/537.36",
+            "Chrome on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+            "Safari on macOS",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0.0.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        ("curl/8.5.0", "curl"),
+        ("python-requests/2.31.0", "python-requests/2.31.0"),
+        ("Firefox/1.0 Call +1 555 0100 at https://evil.example now", "Firefox"),
+    ],
+)
+def test_user_agents_are_summarised(factory: MessageFactory, user_agent: str, shown: str) -> None:
+    message = factory.password_changed(TO, event=EventContext(at=AT, user_agent=user_agent))
+    assert f"Browser:  {shown} (as reported by the browser)" in message.text
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "Evil/1.0 (+http://evil.example/reset; see www.evil.example)",
+        "Agent HTTPS://EVIL.EXAMPLE/login?x=1 ftp://files.example.net",
+        "Please verify at evil.example.com/verify or secure-login.example.org",
+        "Bot/2.0 (compatible; mailto:help@evil.example; //evil.example/x)",
+    ],
+)
+def test_user_agents_lose_anything_url_like(factory: MessageFactory, user_agent: str) -> None:
+    message = factory.password_changed(TO, event=EventContext(at=AT, user_agent=user_agent))
+    for part in (message.text, message.html or ""):
+        shown = part.replace(PUBLIC, "")  # the genuine links to our own site stay
+        assert "evil.example" not in shown.lower()
+        assert "example.com" not in shown and "example.org" not in shown
+        assert "example.net" not in shown
+        assert "www." not in shown and "http" not in shown.lower()
+
+
+def test_user_agents_are_printable_and_short(factory: MessageFactory) -> None:
+    hostile = "\x1b[31mRed\x07 agent\u202e\u200b" + " word" * 40
+    message = factory.password_changed(TO, event=EventContext(at=AT, user_agent=hostile))
+    found = re.search(r"Browser: (.*?) \(as reported by the browser\)", _flat(message.text))
+    assert found is not None
+    shown = found.group(1)
+    assert shown.startswith("[31mRed agent word")
+    assert len(shown) <= 80 and shown.endswith("…")
+    assert all(ch.isprintable() for ch in shown)
+
+
+@pytest.mark.parametrize(
+    ("ip", "shown"),
+    [
+        ("198.51.100.23", "198.51.100.23"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("203.0.113.9, 198.51.100.1", None),
+        ("evil.example", None),
+        ("unknown", None),
+        ("Call +1 555 0100", None),
+        (None, None),
+    ],
+)
+def test_only_an_ip_address_is_shown(
+    factory: MessageFactory, ip: str | None, shown: str | None
+) -> None:
+    message = factory.password_changed(TO, event=EventContext(at=AT, ip=ip, user_agent=FIREFOX))
+    ip_lines = [line for line in message.text.splitlines() if line.startswith("IP:")]
+    assert ip_lines == ([f"IP:       {shown}"] if shown else [])
+    if ip and not shown:
+        assert ip not in (message.html or "")
+
+
+def test_useragent_docstring_examples_run() -> None:
+    result = doctest.testmod(useragent)
+    assert result.attempted > 0 and result.failed == 0

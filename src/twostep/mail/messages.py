@@ -4,8 +4,10 @@ A :class:`MessageFactory` holds the context each message repeats (product name, 
 and has one method per purpose. Only the messages whose purpose is to deliver a code or a
 link receive one, so a notification cannot leak a code by construction; no method takes a
 secret or a password. Links must point under the configured public URL, never at a host a
-request supplied. Values a user or client controls (device names, user agents) are cleaned
-of control characters, shortened, and HTML-escaped by Jinja's autoescape.
+request supplied. Values a user or client controls are cleaned of control characters,
+shortened, and HTML-escaped by Jinja's autoescape; a user agent is summarised and stripped
+of anything URL-like, and only an IP address literal is shown as the address
+(:mod:`twostep.mail.useragent`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from urllib.parse import urlsplit
 import jinja2
 
 from twostep.mail.base import Message
+from twostep.mail.useragent import describe_agent, shown_ip
 
 
 @dataclass(frozen=True)
 class EventContext:
-    """When, and from where, a security event happened, as shown to the account owner."""
+    """When, and from where, a security event happened, as shown to the account owner.
+
+    ``ip`` must be the address twostep attributed the request to (``Origin.ip``), never a
+    header's text; anything but an IP address literal is left out of the mail.
+    """
 
     at: datetime
     ip: str | None = None
@@ -243,8 +250,8 @@ class MessageFactory:
             return {"when": None, "ip": None, "user_agent": None}
         return {
             "when": _when(event.at),
-            "ip": _clean(event.ip, 64),
-            "user_agent": _clean(event.user_agent),
+            "ip": shown_ip(event.ip),
+            "user_agent": describe_agent(event.user_agent),
         }
 
     def _render(self, name: str, to: str, subject: str, **values: Any) -> Message:
