@@ -8,7 +8,9 @@ lets tests inject a clock, a mailer or a keyring.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+import queue
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,70 @@ class Origin:
     user_agent: str | None = None
 
 
+class MailQueue:
+    """Mail leaves on one worker thread, after the request that caused it has its answer.
+
+    Every request that may send mail hands exactly one item over: the message, or ``None``
+    when the address gets nothing (unknown, cooling down). Both cost the same ``put`` on a
+    bounded queue, so a request for a known address answers as fast as one for an unknown
+    address (DESIGN §4.6): sending, slow by nature, happens after the answer. The worker
+    never stops on a failure (``deliver`` logs it), and a full queue drops the message with
+    a log line rather than make a request wait.
+    """
+
+    def __init__(self, deliver: Callable[[Message], object], *, capacity: int = 1000) -> None:
+        self._deliver = deliver
+        self._queue: queue.Queue[Message | None | object] = queue.Queue(maxsize=capacity)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def put(self, message: Message | None) -> None:
+        """Hand ``message`` (or ``None``, which sends nothing) to the worker; never blocks."""
+        self._ensure_worker()
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            if message is not None:
+                domain = message.to.rpartition("@")[2]
+                log.warning("mail queue full: %s to @%s dropped", message.tag or "-", domain)
+
+    def join(self) -> None:
+        """Wait until everything handed over so far has been delivered or given up."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Deliver what is queued, then stop the worker (a later ``put`` starts a new one)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join()
+
+    def _ensure_worker(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="twostep-mail", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                if isinstance(item, Message):
+                    self._deliver(item)
+            except Exception as exc:  # the worker outlives any one message
+                log.warning("mail delivery failed: %s", type(exc).__name__)
+            finally:
+                self._queue.task_done()
+
+
+_STOP = object()
+
+
 @dataclass(slots=True)
 class Context:
     """The dependencies of every service call."""
@@ -44,28 +110,33 @@ class Context:
     messages: MessageFactory
     provider: OTPProvider
     email_codes: EmailCodeProvider = field(default_factory=EmailCodeProvider)
-    mail_executor: Executor | None = None
-    """When set (the web app), mail leaves in the background: a request for a known address
-    then takes as long as one for an unknown address, which sends nothing."""
+    mail_queue: MailQueue | None = None
+    """When set (the web app), mail leaves in the background (see :class:`MailQueue`);
+    otherwise :meth:`send` delivers at once (the command line, most tests)."""
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message | None) -> None:
         """Send ``message`` after the change it reports has been committed.
 
-        A mail failure never undoes the user's change: it is logged (tag and recipient
-        domain only, never the body).
+        ``None`` is the same hand-off with nothing to send: a request for an address that
+        gets no mail passes it, so it does the same work as one that does. A mail failure
+        never undoes the user's change and never reaches the caller: it is logged (tag and
+        recipient domain only, never the body).
         """
-        if self.mail_executor is not None:
-            self.mail_executor.submit(self.deliver, message)
-        else:
+        if self.mail_queue is not None:
+            self.mail_queue.put(message)
+        elif message is not None:
             self.deliver(message)
 
     def deliver(self, message: Message) -> bool:
         """Hand ``message`` to the mailer now; False (and a log line) when that fails."""
+        domain = message.to.rpartition("@")[2]
         try:
             self.mailer.send(message)
         except MailError as exc:
-            domain = message.to.rpartition("@")[2]
             log.warning("mail %s to @%s failed: %s", message.tag, domain, exc.message)
+            return False
+        except Exception as exc:  # a custom mailer that breaks its contract
+            log.warning("mail %s to @%s failed: %s", message.tag, domain, type(exc).__name__)
             return False
         return True
 

@@ -229,8 +229,7 @@ def request_code(ctx: Context, email: str, purpose: Purpose, origin: Origin) -> 
         )  # fmt: skip
     if retry_after:
         raise TooManyAttempts(retry_after)
-    if message is not None:
-        ctx.send(message)
+    ctx.send(message)  # None for nobody: the same hand-off, so the same time to answer
     return CodeRequested(ctx.email_codes.validity_seconds, ctx.settings.email_code_cooldown_seconds)
 
 

@@ -8,7 +8,6 @@ time, so tests can run many apps side by side. On start-up the database is prepa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from twostep import __version__
 from twostep.config import Settings
 from twostep.errors import Unauthenticated
-from twostep.services.context import Context, build_context
+from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
 from twostep.store import migrate
 from twostep.web import errors, schemas
@@ -47,9 +46,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     """Build a twostep ASGI application for ``settings`` (read from the environment if None)."""
     settings = settings or Settings()
     ctx = context or build_context(settings)
-    mail_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="twostep-mail")
-    if context is None:
-        ctx.mail_executor = mail_executor
+    mail_queue = MailQueue(ctx.deliver)
+    if context is None:  # an injected context keeps its own choice (tests read mail at once)
+        ctx.mail_queue = mail_queue
     metrics = Metrics()
     state = WebState(
         ctx=ctx,
@@ -63,7 +62,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, ctx.db)
         yield
-        mail_executor.shutdown(wait=True)
+        mail_queue.close()
         state.limits.close()
         ctx.db.dispose()
 
