@@ -32,3 +32,45 @@ def test_user_detail_shows_devices_backup_codes_and_sessions(
     assert user.session_id in {s["id"] for s in detail["sessions"]}
     assert api.get(f"/admin/users/{admin.id}", admin.token).status_code == 200
     assert api.get("/admin/users/nobody", admin.token).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"until": "9999-12-31T23:59:59-01:00"},
+        {"since": "0001-01-01T00:00+14:00"},
+        {"since": "0001-01-01T00:00:00+14:00", "until": "9999-12-31T23:59:59.999999-14:00"},
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_are_the_ends(
+    api: Api, admin: Person, params: dict[str, str]
+) -> None:
+    reply = api.get("/admin/audit", admin.token, params=params)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["total"] > 0
+
+
+@pytest.mark.parametrize(
+    "value", ["0.5", "1778000000", "2026-05-06T14:30", "2026-05-06", "today", "2026-02-30T00:00Z"]
+)
+def test_audit_times_are_iso_8601_with_a_zone(api: Api, admin: Person, value: str) -> None:
+    for name in ("since", "until"):
+        reply = api.get("/admin/audit", admin.token, params={name: value})
+        assert reply.status_code == 422, (name, value, reply.text)
+        assert reply.json()["error"]["field"] == name
+    zoned = api.get("/admin/audit", admin.token, params={"since": "2026-05-06T14:30:00+02:00"})
+    assert zoned.status_code == 200
+
+
+@pytest.mark.parametrize("active", [0.0, 0, 1, "false", "true", None, [], {}])
+def test_set_active_takes_a_json_boolean_only(
+    api: Api, admin: Person, user: Person, active: object
+) -> None:
+    reply = api.post(f"/admin/users/{user.id}/active", admin.token, json={"active": active})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"]["field"] == "active"
+    assert api.get("/me", user.token).status_code == 200  # still active and signed in
+    extra = api.post(
+        f"/admin/users/{user.id}/active", admin.token, json={"active": True, "why": "x"}
+    )
+    assert extra.status_code == 422

@@ -236,3 +236,50 @@ def test_the_password_advice_endpoint_refuses_deep_nesting(
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     fine = api.client.post("/password-advice", json={"password": "x" * 20, "email": EMAIL})
     assert fine.status_code == 200 and "acceptable" in fine.json()
+
+
+@pytest.mark.parametrize("bad", ["\x00", "ab\x00cd", "line\nbreak", "\x1b[31m", "del\x7f"])
+def test_control_characters_in_ids_and_tokens_are_validation_errors(api: Api, bad: str) -> None:
+    _, token, _ = _enrolled(api)
+    api.clock.advance(30)
+    challenge = _challenge(api)
+    bodies = {
+        "/auth/login/verify": {"challenge_id": challenge[:8] + bad, "code": "123456"},
+        "/auth/refresh": {"refresh_token": bad},
+        "/auth/email/verify": {"token": bad},
+        "/auth/password/reset/check": {"token": bad},
+        "/auth/password/reset": {"token": bad, "new_password": PASSWORD, "code": "123456"},
+        "/2fa/setup/confirm": {"device_id": bad, "code": "123456"},
+        "/auth/login": {"email": f"{EMAIL}{bad}", "password": PASSWORD},
+    }
+    for path, body in bodies.items():
+        response = api.post(path, token, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    quoted = bad.encode().hex("%", 1)
+    for method, path in [
+        ("PATCH", "/2fa/devices/%{}"),
+        ("DELETE", "/2fa/devices/%{}"),
+        ("DELETE", "/me/sessions/%{}"),
+    ]:
+        url = "/api/v1" + path.format(quoted)
+        response = api.client.request(
+            method, url, headers={"Authorization": f"Bearer {token}"}, json={"name": "x"}
+        )
+        assert response.status_code == 422, (method, url, response.text)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "x\x00y", "\x1b"])
+def test_control_characters_in_page_fields_are_the_pages_error(api: Api, bad: str) -> None:
+    html = {"accept": "text/html"}
+    for url, form in [
+        ("/login", {"email": f"{EMAIL}{bad}", "password": PASSWORD}),
+        ("/reset-password", {"token": bad, "password": PASSWORD, "code": "123456"}),
+        ("/verify-email", {"email": EMAIL, "code": bad}),
+    ]:
+        response = api.client.post(url, data=form, headers=html, follow_redirects=False)
+        assert response.status_code == 400, (url, response.text)
+        assert "text/html" in response.headers["content-type"]
+    for url in ["/reset-password?token=%00", "/verify-email?token=a%00b", "/login?next=%1b"]:
+        response = api.client.get(url, headers=html, follow_redirects=False)
+        assert response.status_code == 400, (url, response.text)

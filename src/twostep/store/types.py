@@ -3,19 +3,39 @@
 Invariant: a timestamp is timezone-aware UTC on the way in *and* on the way out, on every
 engine. PostgreSQL stores ``timestamptz``; SQLite has no time zone type, so the value is
 stored as naive UTC text and given back its ``tzinfo`` when read. A naive datetime is
-refused at bind time, because guessing its zone is how replay windows silently shift.
+refused at bind time, because guessing its zone is how replay windows silently shift. An
+instant past either end of the calendar (``9999-12-31T23:59-01:00`` is in year 10000 in UTC)
+is taken as that end, so a filter typed at the edge still means "everything up to the end".
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import MAXYEAR, UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["ID", "JSONType", "UTCDateTime"]
+__all__ = ["ID", "MAX_UTC", "MIN_UTC", "JSONType", "UTCDateTime", "as_utc"]
+
+MIN_UTC = datetime.min.replace(tzinfo=UTC)
+MAX_UTC = datetime.max.replace(tzinfo=UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """The aware ``value`` in UTC; past either end of the calendar, that end.
+
+    >>> from datetime import timedelta, timezone
+    >>> as_utc(datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=1)))) == MAX_UTC
+    True
+    >>> as_utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))) == MIN_UTC
+    True
+    """
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return MAX_UTC if value.year == MAXYEAR else MIN_UTC
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC datetime")
-        value = value.astimezone(UTC)
+        value = as_utc(value)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -39,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return as_utc(value)
 
 
 def _json() -> TypeEngine[Any]:

@@ -13,7 +13,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
+
+from twostep.store.types import as_utc
 
 MAX_DEPTH = 32
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{}]')
@@ -48,17 +51,59 @@ def parse_json(body: bytes) -> Any:
     return json.loads(text)
 
 
-Email = Annotated[str, StringConstraints(min_length=3, max_length=320)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""No control character: NUL cannot be stored by PostgreSQL, and none belongs in an id."""
+NO_NUL = r"^[^\x00]*$"
+
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=PRINTABLE)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=PRINTABLE)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+DeviceName = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
+"""An id in a path: at most 64 characters, none of them a control character."""
+
+_ZONED = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d\d:\d\d)")
+
+
+def _instant(value: object) -> datetime:
+    """An ISO 8601 time with a zone, in UTC; past either end of the calendar, that end."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if not isinstance(value, str) or not _ZONED.fullmatch(value):
+        raise ValueError("use an ISO 8601 time with a zone, like 2026-05-06T14:30:00Z")
+    try:
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise ValueError("is not a valid time") from None
+    return as_utc(moment)
+
+
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "An ISO 8601 (RFC 3339) time with a zone, e.g. 2026-05-06T14:30:00Z.",
+        }
+    ),
+]
+"""A query time: ISO 8601 *with* a zone (never a bare number), normalised to UTC."""
 
 
 class Body(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is an error and not a silent no-op."""
+    """Request bodies refuse unknown fields, so a typo is an error and not a silent no-op.
 
-    model_config = ConfigDict(extra="forbid")
+    They are strict: a boolean is ``true`` or ``false``, never ``0.0`` or ``"yes"``; a string
+    is a string.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Credentials(Body):
@@ -116,7 +161,7 @@ class ResetPassword(FactorBody):
 
 
 class SetupBody(Body):
-    device_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    device_name: DeviceName | None = None
 
 
 class SetupConfirm(Body):
@@ -125,7 +170,7 @@ class SetupConfirm(Body):
 
 
 class RenameDevice(Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[DeviceName, StringConstraints(min_length=1)]
 
 
 class ChangePassword(Body):

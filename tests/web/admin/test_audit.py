@@ -164,3 +164,23 @@ def test_cells_times_and_details_helpers() -> None:
         'amr: pwd, otp · device_id: 0265750b… · n: {"a": 1}'
     )
     assert details_text({"x": "y" * 500}).endswith("…")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=9999-12-31T23:59:59-01:00",
+        "until=9999-12-31",
+        "since=0001-01-01T00:00%2B14:00",
+        "since=0001-01-01&until=9999-12-31T23:59:59.999999-14:00",
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_filter_nothing_out(console: Console, query: str) -> None:
+    admin = console.admin
+    everything = events_on(admin.get("/admin/audit").text)
+    page = admin.get(f"/admin/audit?{query}")
+    assert page.status_code == 200 and events_on(page.text) == everything
+    for kind in ("csv", "json"):
+        export = admin.get(f"/admin/audit/export.{kind}?{query}")
+        assert export.status_code == 200
+        assert int(export.headers["x-total-count"]) >= len(everything)

@@ -49,10 +49,10 @@ def list_sessions(principal: CurrentPrincipal, state: State) -> list[schemas.Ses
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_session(
-    session_id: str, principal: CurrentPrincipal, state: State, origin: RequestOrigin
+    session_id: schemas.PathId, principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> Response:
     """Sign one of the caller's sessions out."""
-    sessions.revoke(state.ctx, principal, session_id[:64], origin)
+    sessions.revoke(state.ctx, principal, session_id, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,7 +6,7 @@ is audited by the service with the admin as actor.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -21,7 +21,13 @@ router = APIRouter(prefix="/admin", tags=["admin"], route_class=ApiRoute)
 
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=admin.MAX_PER_PAGE)]
-UserId = Annotated[str, Query(max_length=64)]
+UserId = Annotated[str, Query(max_length=64, pattern=schemas.PRINTABLE)]
+Since = Annotated[
+    schemas.Instant | None, Query(description="Events at or after this time (with a zone).")
+]
+Until = Annotated[
+    schemas.Instant | None, Query(description="Events before this time (with a zone).")
+]
 
 
 class Out(BaseModel):
@@ -93,7 +99,7 @@ class UserDetail(Out):
 def list_users(
     principal: AdminPrincipal,
     state: State,
-    query: Annotated[str | None, Query(max_length=320)] = None,
+    query: Annotated[str | None, Query(max_length=320, pattern=schemas.PRINTABLE)] = None,
     two_factor: Literal["enabled", "disabled", "locked"] | None = None,
     page: Page = 1,
     per_page: PerPage = 50,
@@ -106,60 +112,60 @@ def list_users(
 
 
 @router.get("/users/{user_id}")
-def user_detail(user_id: str, principal: AdminPrincipal, state: State) -> UserDetail:
+def user_detail(user_id: schemas.PathId, principal: AdminPrincipal, state: State) -> UserDetail:
     """One user: devices, backup codes, sessions, recent events."""
-    return UserDetail.model_validate(admin.user_detail(state.ctx, principal, user_id[:64]))
+    return UserDetail.model_validate(admin.user_detail(state.ctx, principal, user_id))
 
 
 @router.post("/users/{user_id}/reset-2fa", status_code=status.HTTP_204_NO_CONTENT)
 def reset_two_factor(
-    user_id: str, principal: AdminPrincipal, state: State, origin: RequestOrigin
+    user_id: schemas.PathId, principal: AdminPrincipal, state: State, origin: RequestOrigin
 ) -> Response:
     """Remove a user's devices and backup codes (they enroll again); signs them out."""
-    admin.reset_two_factor(state.ctx, principal, user_id[:64], origin)
+    admin.reset_two_factor(state.ctx, principal, user_id, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/users/{user_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
 def unlock(
-    user_id: str, principal: AdminPrincipal, state: State, origin: RequestOrigin
+    user_id: schemas.PathId, principal: AdminPrincipal, state: State, origin: RequestOrigin
 ) -> Response:
     """Lift a second-factor lockout."""
-    admin.unlock(state.ctx, principal, user_id[:64], origin)
+    admin.unlock(state.ctx, principal, user_id, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/users/{user_id}/revoke-sessions")
 def revoke_sessions(
-    user_id: str, principal: AdminPrincipal, state: State, origin: RequestOrigin
+    user_id: schemas.PathId, principal: AdminPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.Count:
     """Sign a user out everywhere."""
-    return schemas.Count(count=admin.revoke_sessions(state.ctx, principal, user_id[:64], origin))
+    return schemas.Count(count=admin.revoke_sessions(state.ctx, principal, user_id, origin))
 
 
 @router.post("/users/{user_id}/role", status_code=status.HTTP_204_NO_CONTENT)
 def set_role(
-    user_id: str,
+    user_id: schemas.PathId,
     body: schemas.SetRole,
     principal: AdminPrincipal,
     state: State,
     origin: RequestOrigin,
 ) -> Response:
     """Promote or demote (the last admin cannot be demoted)."""
-    admin.set_role(state.ctx, principal, user_id[:64], body.role, origin)
+    admin.set_role(state.ctx, principal, user_id, body.role, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/users/{user_id}/active", status_code=status.HTTP_204_NO_CONTENT)
 def set_active(
-    user_id: str,
+    user_id: schemas.PathId,
     body: schemas.SetActive,
     principal: AdminPrincipal,
     state: State,
     origin: RequestOrigin,
 ) -> Response:
     """Deactivate (signs the user out) or reactivate an account."""
-    admin.set_active(state.ctx, principal, user_id[:64], body.active, origin)
+    admin.set_active(state.ctx, principal, user_id, body.active, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,16 +173,15 @@ def set_active(
 def audit_log(
     principal: AdminPrincipal,
     state: State,
-    event: Annotated[str | None, Query(max_length=100)] = None,
+    event: Annotated[str | None, Query(max_length=100, pattern=schemas.PRINTABLE)] = None,
     user_id: UserId | None = None,
-    outcome: Annotated[str | None, Query(max_length=20)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    outcome: Annotated[str | None, Query(max_length=20, pattern=schemas.PRINTABLE)] = None,
+    since: Since = None,
+    until: Until = None,
     page: Page = 1,
     per_page: PerPage = 50,
 ) -> AuditPage:
-    """The audit log, newest first, with filters (times without a zone are UTC)."""
-    since, until = (t.replace(tzinfo=t.tzinfo or UTC) if t else None for t in (since, until))
+    """The audit log, newest first, with filters (times are ISO 8601 with a zone)."""
     found = admin.audit_log(
         state.ctx, principal, event=event, user_id=user_id, outcome=outcome,
         since=since, until=until, page=page, per_page=per_page,

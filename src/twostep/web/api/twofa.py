@@ -59,23 +59,23 @@ def list_devices(principal: CurrentPrincipal, state: State) -> list[schemas.Devi
 
 @router.patch("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
 def rename_device(
-    device_id: str,
+    device_id: schemas.PathId,
     body: schemas.RenameDevice,
     principal: CurrentPrincipal,
     state: State,
     origin: RequestOrigin,
 ) -> Response:
     """Rename a device."""
-    devices.rename(state.ctx, principal, device_id[:64], body.name, origin)
+    devices.rename(state.ctx, principal, device_id, body.name, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_device(
-    device_id: str, principal: CurrentPrincipal, state: State, origin: RequestOrigin
+    device_id: schemas.PathId, principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> Response:
     """Remove a device (elevated); removing the last one turns 2FA off."""
-    devices.remove(state.ctx, principal, device_id[:64], origin)
+    devices.remove(state.ctx, principal, device_id, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -41,7 +41,7 @@ def _client_ok(state: State, authorization: str | None) -> bool:
 @router.post("/introspect", response_model_exclude_none=True)
 def introspect(
     state: State,
-    token: Annotated[str, Form(max_length=4096)],
+    token: Annotated[str, Form(max_length=4096, pattern=schemas.PRINTABLE)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> schemas.Introspection:
     """RFC 7662: is this access token active right now (signed, unexpired, session live)?

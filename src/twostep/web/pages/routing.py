@@ -8,7 +8,8 @@ that whatever a route lets escape ends as a human page with the right status:
 * :class:`~twostep.errors.ElevationRequired` → the step-up page, returning to this page after
   (for a form, to the page at the address it posts to);
 * any other domain error → a page with its message and status (``Retry-After`` on 429);
-* malformed input (a field of the wrong type) → a 400 page.
+* malformed input (a field of the wrong type) → a 400 page; so is a control character such
+  as NUL in a path, query or form field (PostgreSQL cannot store NUL, and no field needs one).
 
 Routes still catch the errors they can explain in place (a wrong code next to the field);
 this is the net underneath, and what an admin console gets for free with ``route_class``.
@@ -16,6 +17,7 @@ this is the net underneath, and what an admin console gets for free with ``route
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +117,7 @@ class PageRoute(APIRoute):
 
         async def page_handler(request: Request) -> Response:
             try:
+                await refuse_control_characters(request)
                 return await handler(request)
             except Exception as exc:
                 response = answer_error(request, exc)
@@ -123,6 +126,28 @@ class PageRoute(APIRoute):
                 return response
 
         return page_handler
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters no field may hold (tabs and line breaks are left to the handlers)."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """Raise a validation error if a path, query or form field holds a control character.
+
+    The form is parsed once here; the handler reads the same parsed form.
+    """
+    texts = [str(value) for value in request.path_params.values()]
+    texts += [text for pair in request.query_params.multi_items() for text in pair]
+    content_type = request.headers.get("content-type", "")
+    if request.method == "POST" and content_type.startswith(FORM_TYPES):
+        form = await request.form()
+        texts += [text for pair in form.multi_items() for text in pair if isinstance(text, str)]
+    if any(CONTROL.search(text) for text in texts):
+        raise RequestValidationError(
+            [{"type": "control_character", "loc": ("form",), "msg": "control character"}]
+        )
 
 
 def answer_error(request: Request, exc: Exception) -> Response | None:

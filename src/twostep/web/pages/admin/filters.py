@@ -17,6 +17,7 @@ from fastapi import Depends, Query
 from twostep.errors import InvalidInput
 from twostep.services import admin, sessions, stats
 from twostep.services.context import Context
+from twostep.store.types import MAX_UTC, as_utc
 
 OUTCOMES = ("success", "failure", "denied", "info")
 FACTOR_EVENTS = tuple(f"{purpose}.factor" for purpose in ("login", "elevate", "reset"))
@@ -95,17 +96,21 @@ def parse_time(text: str, field: str, *, end: bool = False) -> datetime | None:
     '2026-05-06T14:30:00+00:00'
     >>> parse_time("2026-05-06", "until", end=True).isoformat()
     '2026-05-07T00:00:00+00:00'
+    >>> parse_time("9999-12-31", "until", end=True) == MAX_UTC
+    True
     """
     if not text:
         return None
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
-            return datetime.combine(day, time(), tzinfo=UTC)
+            day = date.fromisoformat(text)
+            if end and day == date.max:
+                return MAX_UTC
+            return datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(field, "Enter a time like 2026-05-06T14:30 (UTC).") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else as_utc(moment)
 
 
 def resolve(ctx: Context, principal: sessions.Principal, typed: AuditFilters) -> AuditQuery | None:
