@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 import re
 
 import pytest
@@ -72,3 +73,19 @@ def test_new_token_length_follows_nbytes() -> None:
 def test_new_token_refuses_fewer_than_128_bits() -> None:
     with pytest.raises(ValueError, match="at least 16"):
         new_token(15)
+
+
+def test_keyed_hash_matches_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stored hash is compared with ``hmac.compare_digest``, never with ``==``."""
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    stored = keyed_hash(PEPPER, "ABCD-EFGH")
+    assert keyed_hash_matches(PEPPER, "ABCD-EFGH", stored)
+    assert not keyed_hash_matches(PEPPER, "ABCD-EFGJ", stored)
+    assert len(calls) == 2

@@ -16,6 +16,7 @@ from twostep.errors import (
     TooManyAttempts,
 )
 from twostep.otp.providers import TOTPProvider
+from twostep.security import PasswordHasher
 from twostep.services import login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
@@ -179,3 +180,30 @@ def test_sessions_record_when_they_were_last_seen(
     sessions.resolve(ctx, issued.session.id)
     (listed,) = sessions.list_active(ctx, issued.session.user_id)
     assert listed.last_seen_at == clock.now()
+
+
+class CountingHasher(PasswordHasher):
+    """The real hasher, counting how many argon2 verifications each sign-in costs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verifications = 0
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return super().verify(stored_hash, password)
+
+
+def test_an_unknown_address_costs_the_same_password_hash_as_a_known_one(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    """No enumeration by timing (DESIGN §4.6): an unknown account runs a dummy hash."""
+    make_user()
+    ctx.passwords = hasher = CountingHasher()
+    costs = []
+    for email in ["alice@example.com", "nobody@example.com", "not an address"]:
+        hasher.verifications = 0
+        with pytest.raises(InvalidCredentials):
+            login.login(ctx, email, "wrong password!", ORIGIN)
+        costs.append(hasher.verifications)
+    assert costs == [1, 1, 1]
