@@ -182,7 +182,8 @@ def test_a_full_queue_drops_mail_instead_of_making_the_request_wait(
         gate.gate.set()
         mail_queue.close()
     assert gate.delivered == [first, second]
-    assert [r.getMessage() for r in caplog.records] == ["mail queue full: - to @example.com dropped"]
+    dropped = "mail queue full: - to @example.com dropped"
+    assert [r.getMessage() for r in caplog.records] == [dropped]
 
 
 def test_a_closed_queue_starts_again_when_used() -> None:
