@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from tests.web.conftest import PASSWORD, Api
+from twostep import errors
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.mail import MemoryMailer
@@ -19,7 +22,10 @@ from twostep.otp import parse_uri
 from twostep.security import Keyring
 from twostep.security.tokens import TokenSigner
 from twostep.services.context import build_context
+from twostep.store.tables import totp_devices
 from twostep.web.app import create_app
+from twostep.web.errors import GENERIC, error_response
+from twostep.web.pages.routing import describe
 
 EMAIL = "erin@example.com"
 
@@ -283,3 +289,49 @@ def test_control_characters_in_page_fields_are_the_pages_error(api: Api, bad: st
     for url in ["/reset-password?token=%00", "/verify-email?token=a%00b", "/login?next=%1b"]:
         response = api.client.get(url, headers=html, follow_redirects=False)
         assert response.status_code == 400, (url, response.text)
+
+
+def test_a_tampered_secret_is_a_logged_500_not_a_client_error(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret, _, _ = _enrolled(api)
+    ctx = api.client.app.state.twostep.ctx  # type: ignore[attr-defined]
+    with ctx.db.transaction() as tx:
+        tx.execute(update(totp_devices).values(secret_ciphertext=b"\x01" * 48))
+    code = api.code(secret)
+    with caplog.at_level(logging.INFO):
+        response = api.post(
+            "/auth/login/verify", json={"challenge_id": _challenge(api), "code": code}
+        )
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "INTERNAL_ERROR", "message": GENERIC}}
+    faults = [r for r in caplog.records if "DecryptionError" in r.getMessage()]
+    assert len(faults) == 1 and faults[0].levelno == logging.ERROR
+    assert not any(code in r.getMessage() or secret in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (errors.DecryptionError(), 500, "INTERNAL_ERROR"),
+        (errors.KeyringError("keyring: key 'k1' is unknown"), 500, "INTERNAL_ERROR"),
+        (errors.MailError("SMTP server mail.test answered 451"), 503, "SERVICE_UNAVAILABLE"),
+        (errors.ProviderError("cannot import 'x' for OTP provider"), 503, "SERVICE_UNAVAILABLE"),
+    ],
+)
+def test_server_faults_answer_5xx_with_a_generic_message(
+    exc: errors.TwostepError, status: int, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = error_response(exc, where="POST /api/v1/test")
+    assert response.status_code == status
+    body = json.loads(bytes(response.body))
+    assert body["error"]["code"] == code and exc.message not in body["error"]["message"]
+    [record] = caplog.records
+    assert exc.message in record.getMessage() and "POST /api/v1/test" in record.getMessage()
+
+
+def test_pages_describe_server_faults_generically(caplog: pytest.LogCaptureFixture) -> None:
+    problem = describe(errors.DecryptionError("key 'k1' cannot open device d1"))
+    assert (problem.status, problem.message) == (500, GENERIC)
+    assert describe(errors.MailError("smtp down")).status == 503
+    assert len(caplog.records) == 2

@@ -1,6 +1,9 @@
 """Errors as HTTP answers: the one place that maps domain errors to status codes.
 
-A database that is briefly unavailable or locked answers 503 with ``Retry-After``.
+A database that is briefly unavailable or locked answers 503 with ``Retry-After``. A server
+fault that is a domain error (a ciphertext the keyring cannot open, a mail server or OTP
+provider that fails) answers 500 or 503 with a generic message; its detail is logged once,
+server-side, and never sent to the client.
 Every error body has the shape ``{"error": {"code": ..., "message": ...}}`` (plus ``field``
 for validation errors and ``Retry-After`` on 429). Nothing a client sends can produce a
 traceback: unexpected exceptions become a bare 500 with the same shape, logged server-side.
@@ -40,6 +43,16 @@ STATUS: dict[type[errors.TwostepError], int] = {
     errors.NotFound: 404,
 }
 
+GENERIC = "Something went wrong on our side. Please try again later."
+UNAVAILABLE = "A service twostep depends on is unavailable. Please try again later."
+FAULTS: dict[type[errors.TwostepError], tuple[int, str, str]] = {
+    errors.KeyringError: (500, "INTERNAL_ERROR", GENERIC),
+    errors.ConfigurationError: (500, "INTERNAL_ERROR", GENERIC),
+    errors.MailError: (503, "SERVICE_UNAVAILABLE", UNAVAILABLE),
+    errors.ProviderError: (503, "SERVICE_UNAVAILABLE", UNAVAILABLE),
+}
+"""Domain errors that are the server's fault: status, code and the message clients see."""
+
 HTTP_CODES = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",
@@ -53,18 +66,41 @@ HTTP_CODES = {
 
 def status_for(exc: errors.TwostepError) -> int:
     """The HTTP status of a domain error (the most specific class wins)."""
+    found = fault_of(exc)
+    if found is not None:
+        return found[0]
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400
 
 
+def fault_of(exc: errors.TwostepError) -> tuple[int, str, str] | None:
+    """Status, code and public message when ``exc`` is a server fault; else ``None``."""
+    for cls in type(exc).__mro__:
+        if cls in FAULTS:
+            return FAULTS[cls]
+    return None
+
+
+def report_fault(exc: errors.TwostepError, where: str) -> None:
+    """Log a server fault once: its class and internal message (which hold no secret)."""
+    log.error("server fault on %s: %s: %s", where, type(exc).__name__, exc.message)
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def error_response(exc: errors.TwostepError, step_up_url: str | None = None) -> JSONResponse:
-    """The JSON answer for a domain error."""
+def error_response(
+    exc: errors.TwostepError, step_up_url: str | None = None, *, where: str = "the API"
+) -> JSONResponse:
+    """The JSON answer for a domain error (a server fault is logged, and answered generically)."""
+    fault = fault_of(exc)
+    if fault is not None:
+        report_fault(exc, where)
+        status, code, message = fault
+        return JSONResponse(error_body(code, message), status)
     status = status_for(exc)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
@@ -110,7 +146,8 @@ def install(app: FastAPI) -> None:
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.TwostepError)  # noqa: S101 - registered for this type
-        return error_response(exc, step_up_url="/api/v1/auth/elevate")
+        where = f"{request.method} {request.url.path}"
+        return error_response(exc, step_up_url="/api/v1/auth/elevate", where=where)
 
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)  # noqa: S101

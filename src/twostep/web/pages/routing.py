@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from twostep import errors
-from twostep.web.errors import status_for
+from twostep.web.errors import fault_of, report_fault, status_for
 from twostep.web.pages import humanize
 from twostep.web.pages.csrf import CsrfRejected
 from twostep.web.pages.rendering import Pages
@@ -94,6 +94,10 @@ WRONG_CODE = "That code didn't work. Check your authenticator app and enter the 
 
 def describe(exc: errors.TwostepError) -> Problem:
     """What to tell the user about ``exc`` (never whether an account exists)."""
+    fault = fault_of(exc)
+    if fault is not None:
+        report_fault(exc, "a page")
+        return Problem(fault[0], fault[2])
     status = status_for(exc)
     if isinstance(exc, errors.TooManyAttempts):
         wait = humanize.duration(exc.retry_after)
