@@ -20,15 +20,15 @@ from typing import Any, Literal
 
 import pytest
 
-from tests.services.conftest import ORIGIN, Enrolled, code_at
+from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.errors import TooManyAttempts, TwostepError
 from twostep.mail import MemoryMailer
-from twostep.security import Keyring
+from twostep.security import Keyring, PasswordHasher
 from twostep.services import elevation, login, sessions, throttle
 from twostep.services.context import Context, build_context
-from twostep.store import Database, backup_codes, challenges, devices, throttles, users
+from twostep.store import Database, audit, backup_codes, challenges, devices, throttles, users
 
 THREADS = 20
 PROCESSES = 2
@@ -271,3 +271,63 @@ def test_a_lockout_holds_in_a_new_process(
     out.close()
     out.join_thread()
     assert (status, report) == ("ok", [["TooManyAttempts"]])
+
+
+def test_a_burst_of_wrong_codes_gets_at_most_threshold_checks(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    """Each attempt is reserved before its check: past the threshold nothing is checked."""
+    threshold = ctx.settings.lockout_threshold
+    ids = targets(ctx, enrolled.user, "login", THREADS)
+    race(attempt(ctx, "login", "totp", wrong_code(enrolled.secret, clock)), ids)
+    with ctx.db.transaction(readonly=True) as tx:
+        checked = audit.query(tx, event="login.factor", outcome="failure")
+        refused = audit.query(tx, event="login.factor", outcome="denied")
+        locks = audit.query(tx, event="account.locked")
+    assert (len(checked), len(refused), len(locks)) == (threshold, THREADS - threshold, 1)
+
+
+class CountingHasher(PasswordHasher):
+    """Counts every argon2 verification, real or dummy (each one costs the same)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+        self._lock = threading.Lock()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.checks += 1
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        self._count()
+        return super().verify(stored_hash, password)
+
+    def dummy_verify(self, password: str) -> None:
+        self._count()
+        super().dummy_verify(password)
+
+
+def test_a_password_burst_gets_at_most_threshold_hashes(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    """Thirty wrong passwords at once: exactly the threshold are hashed, the rest refused
+    before argon2 runs (DESIGN §4.3); then even the right password is refused."""
+    hasher = CountingHasher()
+    ctx.passwords = hasher
+    user = make_user()
+    hasher.checks = 0
+    threshold = ctx.settings.password_lockout_threshold
+    guesses = [f"wrong guess {n}" for n in range(30)]
+
+    def call(password: str) -> None:
+        login.login(ctx, user.email, password, ORIGIN)
+
+    outcomes = race(call, guesses)
+    assert hasher.checks == threshold
+    assert sorted(outcomes) == ["InvalidCredentials"] * (threshold - 1) + ["TooManyAttempts"] * (
+        len(guesses) - threshold + 1
+    )
+    with pytest.raises(TooManyAttempts):
+        login.login(ctx, user.email, PASSWORD, ORIGIN)
+    assert hasher.checks == threshold

@@ -60,9 +60,11 @@ def test_password_failures_lock_the_address_known_or_not(
 ) -> None:
     make_user()
     for email in ["alice@example.com", "ghost@example.com"]:
-        for _ in range(ctx.settings.password_lockout_threshold):
+        for _ in range(ctx.settings.password_lockout_threshold - 1):
             with pytest.raises(InvalidCredentials):
                 login.login(ctx, email, "not the password", ORIGIN)
+        with pytest.raises(TooManyAttempts):  # the failure that locks says so
+            login.login(ctx, email, "not the password", ORIGIN)
         with pytest.raises(TooManyAttempts) as caught:
             login.login(ctx, email, PASSWORD, ORIGIN)
         assert caught.value.retry_after == ctx.settings.password_lockout_minutes * 60
@@ -207,3 +209,44 @@ def test_an_unknown_address_costs_the_same_password_hash_as_a_known_one(
             login.login(ctx, email, "wrong password!", ORIGIN)
         costs.append(hasher.verifications)
     assert costs == [1, 1, 1]
+
+
+def test_a_lapsed_password_lock_starts_the_count_again(
+    ctx: Context, make_user: Callable[..., users.User], clock: ManualClock
+) -> None:
+    """One wrong guess after a lock lapses must not lock the owner out again (DESIGN §4.3)."""
+    make_user()
+    threshold = ctx.settings.password_lockout_threshold
+    for _ in range(threshold):
+        with pytest.raises((InvalidCredentials, TooManyAttempts)):
+            login.login(ctx, "alice@example.com", "not the password", ORIGIN)
+    clock.advance(ctx.settings.password_lockout_minutes * 60)
+    with pytest.raises(InvalidCredentials):
+        login.login(ctx, "alice@example.com", "one more guess", ORIGIN)
+    assert isinstance(
+        login.login(ctx, "alice@example.com", PASSWORD, ORIGIN), sessions.IssuedSession
+    )
+
+
+def test_a_second_factor_gets_the_owner_past_a_password_lock(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    """An emailed sign-in code plus the authenticator code signs the owner in while someone
+    else keeps the password step locked, and ends that lock."""
+    email = enrolled.user.email
+    for _ in range(ctx.settings.password_lockout_threshold):
+        with pytest.raises((InvalidCredentials, TooManyAttempts)):
+            login.login(ctx, email, "attacker guess", ORIGIN)
+    with pytest.raises(TooManyAttempts):
+        login.login(ctx, email, PASSWORD, ORIGIN)
+    with ctx.db.transaction() as tx:
+        user = users.get(tx, enrolled.user.id)
+        assert user is not None
+        challenge = login.after_first_factor(tx, ctx, user, ORIGIN, amr=["email"])
+    assert isinstance(challenge, login.ChallengeIssued)
+    issued = login.complete(
+        ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock)
+    )
+    assert issued.session.amr == ("email", "otp")
+    clock.advance(30)
+    assert isinstance(login.login(ctx, email, PASSWORD, ORIGIN), login.ChallengeIssued)

@@ -42,12 +42,43 @@ def test_failures_lock_at_the_threshold_and_escalate(db: Database) -> None:
         while_locked = fail(tx, 30)  # counted, but the lock neither grows nor escalates
         assert while_locked.failures == 4 and while_locked.locked_until == later(62)
         assert while_locked.lock_count == 1
-        again = fail(tx, 100)  # the first failure after the lock lapses locks again, doubled
-        assert again.lock_count == 2 and again.locked_until == later(100 + 120)
-        third_lock = fail(tx, 300)
-        assert third_lock.lock_count == 3 and third_lock.locked_until == later(300 + 240)
+        after_lapse = fail(tx, 100)  # the count starts again once the lock lapses
+        assert after_lapse.failures == 1 and not after_lapse.is_locked(later(100))
+        assert after_lapse.window_started_at == later(100)
+        assert fail(tx, 101).failures == 2 and fail(tx, 102).failures == 3
+        again = throttles.get(tx, KEY)  # a second full run locks again, doubled
+        assert again is not None and again.lock_count == 2
+        assert again.locked_until == later(102 + 120)
+        for t in (300, 301):
+            fail(tx, t)
+        third_lock = fail(tx, 302)
+        assert third_lock.lock_count == 3 and third_lock.locked_until == later(302 + 240)
         assert throttles.get(tx, KEY) == third_lock
-        assert third_lock.window_started_at == later(0) and third_lock.updated_at == later(300)
+        assert third_lock.updated_at == later(302)
+
+
+def test_a_guess_after_a_lapse_does_not_lock_again(db: Database) -> None:
+    """The standing denial of service: after a lapse it takes a full run to lock again."""
+    with db.transaction() as tx:
+        for t in range(3):
+            fail(tx, t)  # locked until 62
+        for t in (62, 200):
+            state = fail(tx, t)
+            assert not state.is_locked(later(t)) and state.lock_count == 1
+        assert state.failures == 2
+        assert fail(tx, 300).is_locked(later(300))
+
+
+def test_escalation_is_forgiven_after_its_window(db: Database) -> None:
+    with db.transaction() as tx:
+        for t in range(3):
+            fail(tx, t, escalation_seconds=1000)
+        for t in (100, 101, 102):  # lapsed 38 s ago: within the window, so doubled
+            state = fail(tx, t, escalation_seconds=1000)
+        assert state.lock_count == 2 and state.locked_until == later(102 + 120)
+        for t in (5000, 5001, 5002):  # the last lock ended long ago: back to the base
+            state = fail(tx, t, escalation_seconds=1000)
+        assert state.lock_count == 1 and state.locked_until == later(5002 + 60)
 
 
 def test_escalation_is_capped(db: Database) -> None:

@@ -123,7 +123,6 @@ def change_password(
         users.set_password_hash(tx, user.id, new_hash)
         reset_tokens.invalidate_all(tx, user.id, at)
         sessions.revoke_all(tx, user.id, at, origin, keep=principal.session.id)
-        throttle.succeed(tx, _password_key(ctx, user.email))
         audit.record(tx, "password.changed", "success", at=at, origin=origin, user_id=user.id)
     ctx.send(ctx.messages.password_changed(user.email, event=_event(at, origin)))
 
@@ -216,22 +215,25 @@ def _password_key(ctx: Context, email: str) -> str:
 def _check_password(ctx: Context, user_id: str, password: str, origin: Origin) -> users.User:
     """The fresh account if ``password`` is its current one; counts a failure otherwise."""
     at = ctx.clock.now()
-    with ctx.db.transaction(readonly=True) as tx:
-        user = users.get(tx, user_id)
-        key = _password_key(ctx, user.email) if user is not None else ""
-        retry_after = throttle.locked_for(tx, key, at) if user is not None else 0
-    if user is None:
-        raise InvalidInput("current_password", "Your current password is incorrect.")
-    if retry_after:
-        ctx.passwords.dummy_verify(password)
-        raise TooManyAttempts(retry_after)
-    if ctx.passwords.verify(user.password_hash, password):
-        return user
+    policy = throttle.LockoutPolicy.for_password(ctx.settings)
     with ctx.db.transaction() as tx:
-        throttle.fail(tx, key, ctx.clock.now(), throttle.LockoutPolicy.for_password(ctx.settings))
+        user = users.get(tx, user_id)
+        if user is None:
+            raise InvalidInput("current_password", "Your current password is incorrect.")
+        key = _password_key(ctx, user.email)
+        attempt = throttle.reserve(tx, key, at, policy)  # counted before the hash (§4.3)
+    if not attempt.allowed:
+        raise attempt.refusal(at)
+    ok = ctx.passwords.verify(user.password_hash, password)
+    with ctx.db.transaction() as tx:
+        if ok:
+            throttle.succeed(tx, key)  # undo the reservation: a right password is no failure
+            return user
         audit.record(
             tx, "password.confirm", "failure", at=at, origin=origin, user_id=user.id,
         )  # fmt: skip
+    if attempt.is_last:
+        raise attempt.refusal(at)
     raise InvalidInput("current_password", "Your current password is incorrect.")
 
 

@@ -23,7 +23,6 @@ from twostep.errors import (
     EnrollmentRequired,
     InvalidCredentials,
     InvalidInput,
-    TooManyAttempts,
     TwostepError,
     Unauthenticated,
 )
@@ -122,20 +121,19 @@ def elevate_with_password(
     user = principal.user
     key = throttle.password_key(email_hash(ctx.keyring.pepper, user.email))
     at = ctx.clock.now()
-    with ctx.db.transaction(readonly=True) as tx:
-        has_device = devices.count_active(tx, user.id) > 0
-        retry_after = throttle.locked_for(tx, key, at)
-    if has_device:
-        raise InvalidInput("code", "Confirm with a code from your authenticator app.")
-    if retry_after:
-        raise TooManyAttempts(retry_after)
+    with ctx.db.transaction() as tx:
+        if devices.count_active(tx, user.id) > 0:
+            raise InvalidInput("code", "Confirm with a code from your authenticator app.")
+        policy = throttle.LockoutPolicy.for_password(ctx.settings)
+        attempt = throttle.reserve(tx, key, at, policy)  # counted before the hash (§4.3)
+    if not attempt.allowed:
+        raise attempt.refusal(at)
     ok = ctx.passwords.verify(user.password_hash, password)
     at = ctx.clock.now()
     minutes = ctx.settings.elevation_minutes
     granted: Elevation | None = None
     with ctx.db.transaction() as tx:
         if not ok:
-            throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
             audit.record(
                 tx, "session.elevated", "failure", at=at, origin=origin, user_id=user.id,
                 details={"method": "pwd"},
@@ -149,5 +147,7 @@ def elevate_with_password(
                          "minutes": minutes},
             )  # fmt: skip
     if granted is None:
+        if attempt.is_last:
+            raise attempt.refusal(at)
         raise InvalidCredentials("The password is incorrect.")
     return granted

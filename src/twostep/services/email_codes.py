@@ -166,26 +166,25 @@ def check(
     ``owner``, a row issued to another user counts as no row (and is not touched).
     """
     key = guess_key(ctx, email)
-    retry_after = throttle.locked_for(tx, key, at)
+    attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
     row = store.get(tx, email, purpose)
     if row is not None and owner is not None and row.user_id != owner:
         row = None
     user_id = row.user_id if row is not None else None
-    if retry_after:
+    if not attempt.allowed:
         audit.record(
             tx, f"email.{purpose}", "denied", at=at, origin=origin, user_id=user_id,
             details={"reason": "locked"},
         )  # fmt: skip
-        return TooManyAttempts(retry_after)
+        return attempt.refusal(at)
     if row is not None and use(tx, ctx, row, value, at):
         throttle.succeed(tx, key)
         return row
-    state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
     audit.record(
         tx, f"email.{purpose}", "failure", at=at, origin=origin, user_id=user_id,
-        details={"failures": state.failures},
+        details={"failures": attempt.state.failures},
     )  # fmt: skip
-    return TooManyAttempts(state.retry_after(at)) if state.is_locked(at) else InvalidCode()
+    return attempt.refusal(at) if attempt.is_last else InvalidCode()
 
 
 def mark_verified(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twostep.errors import InvalidCode, InvalidInput, NotFound, TooManyAttempts, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, NotFound, TwostepError
 from twostep.mail import EventContext
 from twostep.otp.qr import qr_png, qr_svg
 from twostep.otp.uri import OTPAuthURI
@@ -114,16 +114,15 @@ def confirm(
         if device is None or device.status != "pending":
             raise NotFound("No pending device with this id.")
         first = devices.count_active(tx, user.id) == 0
-        retry_after = throttle.locked_for(tx, key, at)
+        attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
         step = None
-        if not retry_after:
+        if attempt.allowed:
             secret = decrypt_secret(ctx, device)
             step = ctx.provider.verify(secret, code, at=at.timestamp())
-        if retry_after:
-            error = TooManyAttempts(retry_after)
+        if not attempt.allowed:
+            error = attempt.refusal(at)
         elif step is None or not devices.confirm(tx, device.id, step=step, at=at):
-            state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
-            error = TooManyAttempts(state.retry_after(at)) if state.is_locked(at) else InvalidCode()
+            error = attempt.refusal(at) if attempt.is_last else InvalidCode()
             audit.record(
                 tx, "device.confirm", "failure", at=at, origin=origin, user_id=user.id,
                 details={"device_id": device.id},

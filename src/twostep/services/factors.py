@@ -5,8 +5,9 @@ Invariants held here, for every flow that asks for a factor (login, step-up, res
 * a code is accepted once: the matched step is stored with a conditional ``UPDATE`` and
   only the caller whose update changed a row succeeds (DESIGN §4.1); a backup code is
   consumed the same way (§4.2);
-* failures are counted per account in the database, and while the account is locked every
-  code is refused with the same :class:`TooManyAttempts`, a correct one included (§4.3).
+* attempts are counted per account in the database *before* the code is checked, so a
+  parallel burst gets at most ``LOCKOUT_THRESHOLD`` checks; while the account is locked
+  every code is refused with the same :class:`TooManyAttempts`, a correct one included (§4.3).
 
 The check never raises for a wrong code: it returns the error, so that the caller can
 commit the failure counter and raise after its transaction.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, TwostepError
 from twostep.mail import EventContext, Message
 from twostep.otp.backup_codes import normalize_backup_code
 from twostep.otp.hotp import check_algorithm
@@ -109,13 +110,13 @@ def check(
     """Accept and consume one factor of ``user``, or count a failure and return the error."""
     require_one(code, backup_code)
     key = throttle.otp_key(user.id)
-    retry_after = throttle.locked_for(tx, key, at)
-    if retry_after:
+    attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
+    if not attempt.allowed:
         audit.record(
             tx, f"{purpose}.factor", "denied", at=at, origin=origin, user_id=user.id,
             details={"reason": "locked"},
         )  # fmt: skip
-        return TooManyAttempts(retry_after)
+        return attempt.refusal(at)
 
     proof = _try_code(tx, ctx, user.id, code, at) if code is not None else None
     if backup_code is not None:
@@ -132,25 +133,23 @@ def check(
             notices.add(ctx.messages.backup_code_used(user.email, remaining=remaining, event=event))
         return proof
 
-    state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
+    state = attempt.state  # the failure was counted when the attempt was reserved
     method = "otp" if code is not None else "backup"
     audit.record(
         tx, f"{purpose}.factor", "failure", at=at, origin=origin, user_id=user.id,
         details={"method": method, "failures": state.failures},
     )  # fmt: skip
-    if state.is_locked(at):
-        if state.failures == ctx.settings.lockout_threshold:
-            audit.record(
-                tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
-                details={"until": state.locked_until.isoformat() if state.locked_until else None},
-            )  # fmt: skip
-            if state.locked_until is not None:
-                event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
-                notices.add(
-                    ctx.messages.account_locked(user.email, until=state.locked_until, event=event)
-                )
-        return TooManyAttempts(state.retry_after(at))
-    return InvalidCode()
+    if not attempt.is_last:
+        return InvalidCode()
+    until = state.locked_until
+    audit.record(
+        tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
+        details={"until": until.isoformat() if until else None},
+    )  # fmt: skip
+    if until is not None:
+        event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
+        notices.add(ctx.messages.account_locked(user.email, until=until, event=event))
+    return attempt.refusal(at)
 
 
 def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | None:

@@ -2,8 +2,13 @@
 
 The password step answers an unknown or inactive account exactly as a wrong password: same
 error, a dummy hash for the same cost, the same per-address counter (keyed by the hash of
-the address, so it exists for unknown addresses too). Password hashing runs outside the
-transaction, so a slow hash never holds a database write lock.
+the address, so it exists for unknown addresses too). The attempt is counted in its own short
+transaction *before* the hash, so a parallel burst gets at most ``PASSWORD_LOCKOUT_THRESHOLD``
+hashes; the hash runs outside any transaction, so it never holds a database write lock.
+
+Completing the challenge with a second factor also clears the password counter: the owner
+who signs in with an emailed code and their second factor is not kept out by someone who
+locked the password step (DESIGN §4.3).
 
 A challenge lives ``challenge_seconds`` (5 minutes) and takes ``challenge_attempts`` (5)
 tries; the per-account OTP counter of :mod:`twostep.services.factors` bounds guessing across
@@ -15,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from twostep.errors import ChallengeExpired, InvalidCredentials, TooManyAttempts, TwostepError
+from twostep.errors import ChallengeExpired, InvalidCredentials, TwostepError
 from twostep.services import audit, factors, sessions, throttle
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
@@ -45,13 +50,13 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
         ctx.passwords.dummy_verify(password)
         raise InvalidCredentials() from None
     key = throttle.password_key(email_hash(ctx.keyring.pepper, normalized))
+    policy = throttle.LockoutPolicy.for_password(ctx.settings)
     at = ctx.clock.now()
-    with ctx.db.transaction(readonly=True) as tx:
-        retry_after = throttle.locked_for(tx, key, at)
+    with ctx.db.transaction() as tx:  # the attempt counts before argon2 runs (DESIGN §4.3)
+        attempt = throttle.reserve(tx, key, at, policy)
         user = users.get_by_email(tx, normalized)
-    if retry_after:
-        ctx.passwords.dummy_verify(password)
-        raise TooManyAttempts(retry_after)
+    if not attempt.allowed:  # no hash at all: a burst past the threshold costs nothing
+        raise attempt.refusal(at)
 
     if user is None:
         ctx.passwords.dummy_verify(password)
@@ -66,8 +71,7 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
 
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:
-        if not ok or user is None:
-            throttle.fail(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+        if not ok or user is None:  # the failure was counted by the reservation
             audit.record(
                 tx, "login.password", "failure", at=at, origin=origin,
                 user_id=user.id if user is not None else None,
@@ -80,7 +84,7 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
             audit.record(tx, "login.password", "success", at=at, origin=origin, user_id=user.id)
             result = after_first_factor(tx, ctx, user, origin, amr=["pwd"])
     if result is None:
-        raise InvalidCredentials()
+        raise attempt.refusal(at) if attempt.is_last else InvalidCredentials()
     return result
 
 
@@ -158,6 +162,10 @@ def complete(
                     raise ChallengeExpired()
                 amr = [*challenge.amr, outcome.method]
                 issued = sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin)
+                # Both factors are proven: a password lock set by someone else ends here.
+                throttle.succeed(
+                    tx, throttle.password_key(email_hash(ctx.keyring.pepper, user.email))
+                )
     notices.send_all(ctx)
     if error is not None:
         raise error

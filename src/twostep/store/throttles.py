@@ -5,17 +5,24 @@ services choose the keys). :func:`register_failure` is **one** ``INSERT … ON C
 UPDATE … RETURNING`` statement on SQLite and PostgreSQL alike, so failures from any number
 of threads, processes and hosts are all counted: there is no read-modify-write to lose.
 
-Policy, written down (after django-otp's ``factor * 2**(n-1)``):
+Policy, written down (after django-otp's ``factor * 2**(n-1)``, bounded):
 
-- ``failures`` counts consecutive failures since the last :func:`reset` (a success).
+- An attempt is counted *before* it is checked (DESIGN §4.3): :func:`register_failure`
+  counts one, and the caller checks only while ``failures <= threshold``; a success then
+  :func:`reset` s the key. So a parallel burst never gets more than ``threshold`` checks,
+  whatever the number of threads, processes or hosts.
+- ``failures`` counts consecutive failures since the last :func:`reset` (a success), the last
+  :func:`unlock`, or the end of the last lock.
 - When a failure brings ``failures`` to ``threshold`` or beyond while the key is not locked,
-  the key locks for ``min(base_lock_seconds * 2**lock_count, max_lock_seconds)`` seconds and
-  ``lock_count`` grows by one. So with the defaults (5, 15 min): 5 failures lock 15 min;
-  the next failure after that lock lapses locks 30 min, then 60, … up to the cap.
+  the key locks for ``min(base_lock_seconds * 2**n, max_lock_seconds)`` seconds, where n is
+  the number of earlier locks that ended less than ``escalation_seconds`` ago (a lock that
+  ended longer ago is forgiven, and n starts at 0 again).
 - Failures while locked are counted but neither extend nor escalate the lock; the caller
   refuses every attempt, right or wrong, while :meth:`ThrottleState.is_locked`.
+- **Once a lock lapses the count starts again**: the first failure after it counts as one,
+  so nobody keeps a victim locked out with one guess per lapse.
 - With ``window_seconds``, a streak whose first failure is older than the window (and not
-  locked) starts over at one failure; ``lock_count`` is kept so repeat offenders escalate.
+  locked) starts over at one failure.
 - :func:`reset` forgets everything; :func:`unlock` (an operator) lifts the lock and clears
   the failures but keeps ``lock_count``.
 """
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, literal, not_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
 
 from twostep.store._sql import insert_for
 from twostep.store.db import Tx
@@ -45,6 +52,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_LOCK_SECONDS = 24 * 3600
+DEFAULT_ESCALATION_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +86,15 @@ def _ts(value: datetime) -> ColumnElement[datetime]:
     return literal(value, UTCDateTime())
 
 
-def _lock_end(at: datetime, base: int, cap: int) -> ColumnElement[datetime]:
-    """``at + lock_seconds(lock_count)`` as SQL, as a CASE over the few uncapped counts."""
+def _lock_end(
+    at: datetime, count: ColumnElement[int], base: int, cap: int
+) -> ColumnElement[datetime]:
+    """``at + lock_seconds(count)`` as SQL, as a CASE over the few uncapped counts."""
     whens: list[tuple[ColumnElement[bool], ColumnElement[datetime]]] = []
     n = 0
     while n < 62 and base * (1 << n) < cap:
         end = at + timedelta(seconds=lock_seconds(n, base, cap))
-        whens.append((throttles.c.lock_count == n, _ts(end)))
+        whens.append((count == n, _ts(end)))
         n += 1
     capped = _ts(at + timedelta(seconds=cap))
     return case(*whens, else_=capped) if whens else capped
@@ -98,23 +108,30 @@ def register_failure(
     base_lock_seconds: int,
     *,
     max_lock_seconds: int = DEFAULT_MAX_LOCK_SECONDS,
+    escalation_seconds: int = DEFAULT_ESCALATION_SECONDS,
     window_seconds: int | None = None,
 ) -> ThrottleState:
-    """Count one failure for ``key`` atomically and lock per the policy above; the new state."""
+    """Count one failure (or reserve one attempt) for ``key`` atomically; the new state."""
     if threshold < 1 or base_lock_seconds < 1:
         raise ValueError("threshold and base_lock_seconds must be positive")
     t = throttles.c
     now = _ts(at)
     locked = and_(t.locked_until.is_not(None), t.locked_until > now)
-    if window_seconds is None:
-        failures: ColumnElement[int] = t.failures + 1
-        started: ColumnElement[datetime] = t.window_started_at
-    else:
-        stale = and_(
-            not_(locked), t.window_started_at <= _ts(at - timedelta(seconds=window_seconds))
-        )
-        failures = case((stale, 1), else_=t.failures + 1)
-        started = case((stale, now), else_=t.window_started_at)
+    # The streak that ran into a lock ends with the lock: it began before the lock ended.
+    lapsed = and_(
+        t.locked_until.is_not(None), t.locked_until <= now, t.window_started_at < t.locked_until
+    )
+    restart = lapsed
+    if window_seconds is not None:
+        stale = t.window_started_at <= _ts(at - timedelta(seconds=window_seconds))
+        restart = or_(lapsed, and_(not_(locked), stale))
+    failures: ColumnElement[int] = case((restart, 1), else_=t.failures + 1)
+    started: ColumnElement[datetime] = case((restart, now), else_=t.window_started_at)
+    forgiven = and_(
+        t.locked_until.is_not(None),
+        t.locked_until <= _ts(at - timedelta(seconds=escalation_seconds)),
+    )
+    earlier_locks: ColumnElement[int] = case((forgiven, 0), else_=t.lock_count)
     lock_now = and_(not_(locked), failures >= threshold)
     first_locks = threshold <= 1
     values: dict[str, Any] = {
@@ -136,10 +153,10 @@ def register_failure(
             "failures": failures,
             "window_started_at": started,
             "locked_until": case(
-                (lock_now, _lock_end(at, base_lock_seconds, max_lock_seconds)),
+                (lock_now, _lock_end(at, earlier_locks, base_lock_seconds, max_lock_seconds)),
                 else_=t.locked_until,
             ),
-            "lock_count": case((lock_now, t.lock_count + 1), else_=t.lock_count),
+            "lock_count": case((lock_now, earlier_locks + 1), else_=t.lock_count),
             "updated_at": now,
         },
     ).returning(*throttles.c)
