@@ -78,3 +78,18 @@ def test_api_never_fails_and_matches_its_schema(api_schema: Any) -> None:
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         check()
+
+
+def test_a_405_allows_exactly_the_documented_methods(fuzz_app: FastAPI) -> None:
+    """``OPTIONS`` on every documented path: 405, and ``Allow`` names what the path supports."""
+    with TestClient(fuzz_app) as client:
+        for path, item in fuzz_app.openapi()["paths"].items():
+            documented = {method.upper() for method in item}
+            url = path.replace("{", "").replace("}", "")  # a literal id stands in for any
+            response = client.options(url)
+            assert response.status_code == 405, (path, response.text)
+            assert set(response.headers["allow"].split(", ")) == documented, path
+            assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+        page = client.put("/account/sessions/revoke-others", headers={"accept": "text/html"})
+        assert page.status_code == 405 and page.headers["allow"] == "POST"
+        assert "text/html" in page.headers["content-type"]

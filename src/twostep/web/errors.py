@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -141,6 +142,25 @@ def _error_page(status: int, message: str) -> HTMLResponse:
     return HTMLResponse(body, status, headers=headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for the ``Allow`` header of a 405.
+
+    Starlette names only the first route that matched the path, so a path served by two
+    routes (``PATCH`` and ``DELETE`` of one device) would advertise one method. A literal
+    segment (``/me/sessions/revoke-others``) is its own resource: the routes with a
+    parameter in its place (``/me/sessions/{session_id}``) do not count for it.
+    """
+    path = request.scope.get("path", "")
+    matched = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods and route.path and route.path_regex.match(path)
+    ]
+    literal = [route for route in matched if "{" not in (route.path or "")]
+    methods = {method for route in literal or matched for method in route.methods or ()}
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error its shape."""
 
@@ -162,11 +182,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101
         code = HTTP_CODES.get(exc.status_code, "ERROR")
         message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         if _wants_page(request):
-            return _error_page(exc.status_code, message)
-        return JSONResponse(
-            error_body(code, message), exc.status_code, headers=dict(exc.headers or {})
-        )
+            page = _error_page(exc.status_code, message)
+            page.headers.update(headers)
+            return page
+        return JSONResponse(error_body(code, message), exc.status_code, headers=headers)
 
     async def database_busy(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path,

@@ -47,6 +47,14 @@ def list_sessions(principal: CurrentPrincipal, state: State) -> list[schemas.Ses
     ]
 
 
+@router.post("/sessions/revoke-others")
+def revoke_others(
+    principal: CurrentPrincipal, state: State, origin: RequestOrigin
+) -> schemas.Count:
+    """Sign out everywhere else."""
+    return schemas.Count(count=sessions.revoke_others(state.ctx, principal, origin))
+
+
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_session(
     session_id: schemas.PathId, principal: CurrentPrincipal, state: State, origin: RequestOrigin
@@ -54,14 +62,6 @@ def revoke_session(
     """Sign one of the caller's sessions out."""
     sessions.revoke(state.ctx, principal, session_id, origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post("/sessions/revoke-others")
-def revoke_others(
-    principal: CurrentPrincipal, state: State, origin: RequestOrigin
-) -> schemas.Count:
-    """Sign out everywhere else."""
-    return schemas.Count(count=sessions.revoke_others(state.ctx, principal, origin))
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
