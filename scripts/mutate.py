@@ -206,7 +206,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "audit-records-the-code", "4.11", S + "services/enrollment.py",
         '                details={"device_id": device.id},\n',
-        '                details={"device_id": device.id, "code": code},\n',
+        '                details={"device_id": device.id, "entered": code},\n',
         ("tests/services/test_enrollment.py", "tests/services/test_dump.py"),
     ),
     Mutant(

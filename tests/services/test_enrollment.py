@@ -6,6 +6,7 @@ and a wrong confirming code is counted against the same per-account lockout as s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -199,3 +200,25 @@ def test_the_confirming_code_cannot_then_sign_in(
     assert isinstance(challenge, login.ChallengeIssued)
     with pytest.raises(InvalidCode):
         login.complete(ctx, challenge.challenge_id, ORIGIN, code=code)
+
+
+def test_a_failed_confirmation_is_audited_without_the_code(
+    ctx: Context,
+    clock: ManualClock,
+    make_user: Callable[..., users.User],
+    principal_for: PrincipalFor,
+) -> None:
+    """DESIGN §4.11: the audit log says what happened, never which code was typed."""
+    user = make_user()
+    principal = principal_for(user)
+    started = enrollment.begin(ctx, principal, "Phone", ORIGIN)
+    wrong = wrong_code(started.secret, clock)
+    with pytest.raises(InvalidCode):
+        enrollment.confirm(ctx, principal, started.device_id, wrong, ORIGIN)
+    with ctx.db.transaction(readonly=True) as tx:
+        (failure,) = audit.query(tx, event="device.confirm", outcome="failure")
+        every = audit.query(tx, user_id=user.id)
+    assert failure.details == {"device_id": started.device_id}
+    assert (failure.ip, failure.user_agent) == (ORIGIN.ip, ORIGIN.user_agent)
+    for event in every:
+        assert wrong not in json.dumps(event.details), event.event
