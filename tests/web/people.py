@@ -2,7 +2,7 @@
 
 Accounts are made the documented way (:func:`twostep.services.operations.create_user`, as
 ``twostep users create`` does), then enroll and sign in through the API itself, so the
-session proved a second factor and is elevated from its ``auth_time``.
+session proved a second factor; it is then elevated with another code.
 """
 
 from __future__ import annotations
@@ -54,16 +54,19 @@ def enrolled(api: Api, email: str, *, admin: bool = False) -> Person:
 
 
 def sign_in(api: Api, email: str, secret: str) -> dict[str, str]:
-    """A fresh session (password plus a new code): its tokens and id."""
+    """A fresh session (password plus a new code), elevated: its tokens and id."""
     challenge = api.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
     tokens = api.post(
         "/auth/login/verify",
         json={"challenge_id": challenge["challenge_id"], "code": api.code(secret)},
     ).json()
     api.clock.advance(30)
-    me = api.get("/me", tokens["access_token"]).json()
+    elevated = api.post("/auth/elevate", tokens["access_token"], json={"code": api.code(secret)})
+    assert elevated.status_code == 200, elevated.text
+    api.clock.advance(30)
+    me = api.get("/me", elevated.json()["access_token"]).json()
     return {
-        "token": tokens["access_token"],
+        "token": elevated.json()["access_token"],
         "refresh_token": tokens["refresh_token"],
         "session_id": me["session_id"],
     }

@@ -74,3 +74,26 @@ def test_set_active_takes_a_json_boolean_only(
         f"/admin/users/{user.id}/active", admin.token, json={"active": True, "why": "x"}
     )
     assert extra.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("reset-2fa", None), ("revoke-sessions", None), ("active", {"active": False})],
+)
+def test_an_admin_cannot_lock_themselves_out(
+    api: Api, admin: Person, action: str, body: dict[str, bool] | None
+) -> None:
+    reply = api.post(f"/admin/users/{admin.id}/{action}", admin.token, json=body)
+    assert reply.status_code == 403, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "SELF_TARGETED" and "your account" in error["message"]
+    detail = api.get(f"/admin/users/{admin.id}", admin.token).json()
+    assert detail["account"]["two_factor_enabled"] and detail["account"]["is_active"]
+    assert admin.session_id in {s["id"] for s in detail["sessions"]}
+
+
+def test_the_same_actions_work_on_another_account(api: Api, admin: Person, user: Person) -> None:
+    assert api.post(f"/admin/users/{user.id}/revoke-sessions", admin.token).json()["count"] >= 1
+    assert api.post(f"/admin/users/{user.id}/reset-2fa", admin.token).status_code == 204
+    assert api.post(f"/admin/users/{admin.id}/unlock", admin.token).status_code == 204
+    assert api.get("/me", user.token).status_code == 401

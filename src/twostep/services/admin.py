@@ -12,7 +12,10 @@ Invariants:
   cannot both succeed;
 * revoking a user's sessions (reset, deactivate, revoke) also bumps ``token_version``, which
   revokes every token issued to them;
-* listings are a constant number of statements per page, whatever the page size.
+* listings are a constant number of statements per page, whatever the page size;
+* an admin cannot lock themselves out through these actions: resetting their own 2FA,
+  revoking their own sessions or deactivating themselves is refused
+  (:class:`SelfTargeted`); they use their own account pages, which ask for what those ask.
 """
 
 from __future__ import annotations
@@ -42,6 +45,18 @@ TwoFactorFilter = Literal["enabled", "disabled", "locked"]
 AuditEvent = audit_store.AuditEvent
 MAX_PER_PAGE = 200
 RECENT_EVENTS = 20
+
+
+class SelfTargeted(Forbidden):
+    """An admin action aimed at the admin's own account that would lock them out."""
+
+    code = "SELF_TARGETED"
+    default_message = "Use your own account pages to change your own account."
+
+
+def _refuse_self(admin: sessions.Principal, user_id: str, what: str) -> None:
+    if user_id == admin.user.id:
+        raise SelfTargeted(f"You cannot {what} through the admin console; use your account.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +286,7 @@ def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, orig
     """
     at = ctx.clock.now()
     _authorize(ctx, admin, at, action="reset_two_factor", origin=origin, target=user_id)
+    _refuse_self(admin, user_id, "reset your own two-step verification")
     with ctx.db.transaction() as tx:
         user = _target(tx, user_id)
         removed = devices.delete_all_for_user(tx, user_id)
@@ -329,8 +345,8 @@ def set_active(
     """Reactivate, or deactivate and sign out; an admin cannot deactivate themselves."""
     at = ctx.clock.now()
     _authorize(ctx, admin, at, action="set_active", origin=origin, target=user_id)
-    if not active and user_id == admin.user.id:
-        raise Forbidden("You cannot deactivate your own account.")
+    if not active:
+        _refuse_self(admin, user_id, "deactivate your own account")
     with ctx.db.transaction() as tx:
         user = _target(tx, user_id, keep_admin=None if active else "deactivated")
         users.set_active(tx, user_id, active)
@@ -346,6 +362,7 @@ def revoke_sessions(ctx: Context, admin: sessions.Principal, user_id: str, origi
     """Sign the user out everywhere; how many live sessions ended."""
     at = ctx.clock.now()
     _authorize(ctx, admin, at, action="revoke_sessions", origin=origin, target=user_id)
+    _refuse_self(admin, user_id, "sign yourself out everywhere")
     with ctx.db.transaction() as tx:
         _target(tx, user_id)
         revoked = _revoke_everything(tx, user_id, at)
