@@ -44,23 +44,59 @@ def api_schema(fuzz_app: FastAPI) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
 
 
-def test_every_operation_documents_its_errors(fuzz_app: FastAPI) -> None:
-    document = fuzz_app.openapi()
-    operations = [
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
         (path, method, op)
         for path, item in document["paths"].items()
         for method, op in item.items()
         if path.startswith("/api/v1/")
     ]
+
+
+def test_every_operation_documents_its_errors(fuzz_app: FastAPI) -> None:
+    """What every operation can answer is in its document, with the error schema."""
+    operations = _operations(fuzz_app.openapi())
     assert len(operations) >= 30
     for path, method, op in operations:
-        assert (
-            "200" in op["responses"]
-            or "201" in op["responses"]
-            or "202" in op["responses"]
-            or "204" in op["responses"]
-        ), (path, method)
-        assert "422" in op["responses"], (path, method)
+        responses = op["responses"]
+        assert {"200", "201", "202", "204"} & set(responses), (path, method)
+        expected = {"413", "422", "503"}
+        if op.get("security"):
+            expected |= {"401", "403"}
+        if "{" in path:
+            expected.add("404")
+        assert expected <= set(responses), (path, method, expected - set(responses))
+        for status in expected:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (path, status)
+
+
+def test_what_an_operation_answers_is_documented(fuzz_app: FastAPI) -> None:
+    """Unauthenticated, oversized, malformed and wrong-method requests to every operation:
+    each status that comes back is one the operation documents."""
+    operations = _operations(fuzz_app.openapi())
+    seen: set[int] = set()
+    with TestClient(fuzz_app, raise_server_exceptions=False) as client:
+        for path, method, op in operations:
+            url = path.replace("{", "x").replace("}", "")
+            attempts: list[dict[str, Any]] = [
+                {},
+                {"headers": {"authorization": "Bearer not-a-token"}},
+                {"content": b"{" * 64, "headers": {"content-type": "application/json"}},
+                {"content": b'"' + b"x" * 200_000 + b'"', "headers": JSON},
+                {"content": b"\xff\xfe", "headers": JSON},
+                {"params": {"page": "0", "since": "0.5", "until": "x"}},
+            ]
+            for kwargs in attempts:
+                response = client.request(method.upper(), url, **kwargs)
+                seen.add(response.status_code)
+                assert str(response.status_code) in op["responses"], (
+                    method, path, response.status_code, response.text[:200]
+                )  # fmt: skip
+    assert {401, 413, 422} <= seen
+
+
+JSON = {"content-type": "application/json"}
 
 
 def test_api_never_fails_and_matches_its_schema(api_schema: Any) -> None:

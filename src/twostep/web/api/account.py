@@ -6,10 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from twostep.services import accounts, devices, sessions
 from twostep.web import schemas
-from twostep.web.api.routing import ApiRoute
+from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
-router = APIRouter(prefix="/me", tags=["account"], route_class=ApiRoute)
+router = APIRouter(prefix="/me", tags=["account"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
 
 @router.get("")

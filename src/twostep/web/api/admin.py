@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict
 
 from twostep.services import admin
 from twostep.web import schemas
-from twostep.web.api.routing import ApiRoute
+from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AdminPrincipal, RequestOrigin, State
 
-router = APIRouter(prefix="/admin", tags=["admin"], route_class=ApiRoute)
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=admin.MAX_PER_PAGE)]

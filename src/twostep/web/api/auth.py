@@ -7,12 +7,12 @@ from dataclasses import replace
 from fastapi import APIRouter, Response, status
 
 from twostep.errors import InvalidInput
-from twostep.web.api.routing import ApiRoute
 from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
 from twostep.web import schemas
+from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute)
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
 LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
 

@@ -5,6 +5,10 @@ into a validation error (422), but a body that is not UTF-8 escapes as a bare 40
 deeply nested one as a ``RecursionError``. :class:`ApiRoute` hands the handler a request
 whose ``json()`` is :func:`twostep.web.schemas.parse_json`, so both are 422s like any other
 malformed body.
+
+:data:`EDGE_ERRORS` documents the answers the edge can give on any operation, beside the
+domain errors the app documents for the whole API: a body over the size limit (413) and a
+service that is briefly unavailable (503, with ``Retry-After`` when the database is busy).
 """
 
 from __future__ import annotations
@@ -16,7 +20,12 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from twostep.web.schemas import parse_json
+from twostep.web.schemas import ErrorResponse, parse_json
+
+EDGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "The request body is too large"},
+    503: {"model": ErrorResponse, "description": "Briefly unavailable; try again later"},
+}
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 

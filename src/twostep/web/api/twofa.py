@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response, status
 
 from twostep.services import devices, enrollment, recovery
 from twostep.web import schemas
-from twostep.web.api.routing import ApiRoute
+from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
-router = APIRouter(prefix="/2fa", tags=["2fa"], route_class=ApiRoute)
+router = APIRouter(prefix="/2fa", tags=["2fa"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
 
 @router.post("/setup", status_code=status.HTTP_201_CREATED)

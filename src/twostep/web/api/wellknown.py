@@ -11,10 +11,10 @@ from fastapi import APIRouter, Form, Header
 from twostep.errors import TwostepError, Unauthenticated
 from twostep.services import sessions
 from twostep.web import schemas
-from twostep.web.api.routing import ApiRoute
+from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import State
 
-router = APIRouter(tags=["tokens"], route_class=ApiRoute)
+router = APIRouter(tags=["tokens"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
 
 @router.get("/.well-known/jwks.json")
