@@ -81,27 +81,32 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "factor-failure-not-counted", "4.3", S + "services/factors.py",
-        "    state = throttle.fail(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))\n",
-        "    state = throttle.throttles.ThrottleState(key, 0, at, None, 0, at)\n",
+        "    state = attempt.state  # the failure was counted when the attempt was reserved\n",
+        "    throttle.succeed(tx, key)  # the reservation is handed back\n"
+        "    state = attempt.state\n",
         ("tests/services/test_login.py", "tests/services/test_elevation.py"),
     ),
     Mutant(
         "factor-lock-ignored", "4.3", S + "services/factors.py",
-        "    retry_after = throttle.locked_for(tx, key, at)\n    if retry_after:\n",
-        "    retry_after = 0\n    if retry_after:\n",
+        "    if not attempt.allowed:\n        audit.record(",
+        "    if False:\n        audit.record(",
         ("tests/services/test_login.py", "tests/services/test_elevation.py"),
     ),
     Mutant(
         "enroll-failure-not-counted", "4.3", S + "services/enrollment.py",
-        "            state = throttle.fail(tx, key, at, "
-        "throttle.LockoutPolicy.for_otp(ctx.settings))",
-        "            state = throttle.throttles.ThrottleState(key, 0, at, None, 0, at)",
+        "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
+        "            throttle.succeed(tx, key)  # the reservation is handed back\n"
+        "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
         ("tests/services/test_enrollment.py",),
     ),
     Mutant(
         "enroll-lock-ignored", "4.3", S + "services/enrollment.py",
-        "        retry_after = throttle.locked_for(tx, key, at)\n        step = None\n",
-        "        retry_after = 0\n        step = None\n",
+        "        if attempt.allowed:\n            secret = decrypt_secret(ctx, device)\n"
+        "            step = ctx.provider.verify(secret, code, at=at.timestamp())\n"
+        "        if not attempt.allowed:\n",
+        "        if True:\n            secret = decrypt_secret(ctx, device)\n"
+        "            step = ctx.provider.verify(secret, code, at=at.timestamp())\n"
+        "        if False:\n",
         ("tests/services/test_enrollment.py",),
     ),
     Mutant(
@@ -308,7 +313,7 @@ def staleness(copy: Path, mutant: Mutant) -> str | None:
         return f"test module missing: {', '.join(missing)}"
     count = target.read_text(encoding="utf-8").count(mutant.search)
     if count != 1:
-        return f"search text found {count} times in {mutant.path}"
+        return f"search text found {count} times"
     return None
 
 
@@ -375,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in chosen:
             reason = staleness(copy, m)
             if reason is not None:
-                results.append((m, f"stale: {reason}", 0.0))
+                results.append((m, "stale", 0.0))
                 print(f"  {m.name:40} stale: {reason}", flush=True)
                 continue
             target = copy / m.path
