@@ -172,6 +172,13 @@ class Forbidden(TwostepError):
     default_message = "You are not allowed to do this."
 
 
+class VerificationRequired(Forbidden):
+    """The account's address is not verified yet, and this needs an owned address (§4.13)."""
+
+    code = "EMAIL_VERIFICATION_REQUIRED"
+    default_message = "Confirm your email address first: use the code or link we sent you."
+
+
 class Unauthenticated(TwostepError):
     """No valid session: the token is missing, invalid, expired or revoked."""
 

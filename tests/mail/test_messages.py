@@ -42,6 +42,7 @@ BUILDERS: dict[str, Build] = {
     "two_factor_reset_by_admin": lambda f: f.two_factor_reset_by_admin(TO, event=EVENT),
     "email_change_code": lambda f: f.email_change_code(TO, CODE),
     "email_changed": lambda f: f.email_changed(TO, new_email="new.alice@example.org", event=EVENT),
+    "email_in_use": lambda f: f.email_in_use(TO, event=EVENT),
 }
 # Which messages exist to deliver a code or a link, and which may therefore carry one.
 CARRIES_CODE = {"email_verification", "email_sign_in_code", "email_change_code"}

@@ -62,6 +62,12 @@ class Api:
         assert found is not None, message.text
         return found.group(1)
 
+    def verify_address(self, address: str, token: str) -> None:
+        """Confirm ``address`` with its mailed code from a signed-in session of the account."""
+        code = self.mailed(address, r"\b(\d{6})\b")
+        reply = self.post("/auth/email/verify", token, json={"email": address, "code": code})
+        assert reply.status_code == 200, reply.text
+
 
 @pytest.fixture(scope="session")
 def web_keyring() -> Keyring:

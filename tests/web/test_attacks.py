@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ def _enrolled(api: Api) -> tuple[str, str, list[str]]:
     token = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()[
         "access_token"
     ]
+    api.verify_address(EMAIL, token)
     setup = api.post("/2fa/setup", token, json={}).json()
     secret = parse_uri(setup["otpauth_uri"]).secret
     done = api.post(
@@ -120,7 +122,8 @@ def test_a_password_only_state_cannot_reach_protected_endpoints(api: Api) -> Non
 
 def test_mfa_required_limits_a_new_user_to_enrollment(database_url: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=database_url, mfa="required")
-    ctx = build_context(settings, clock=ManualClock(), mailer=MemoryMailer(),
+    mailer = MemoryMailer()
+    ctx = build_context(settings, clock=ManualClock(), mailer=mailer,
                         keyring=Keyring.generate(signing=True))  # fmt: skip
     with TestClient(create_app(settings, context=ctx)) as client:
         client.post("/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD})
@@ -131,6 +134,15 @@ def test_mfa_required_limits_a_new_user_to_enrollment(database_url: str, tmp_pat
         refused = client.get("/api/v1/2fa/devices", headers=auth)
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "MFA_ENROLLMENT_REQUIRED"
+        unverified = client.post("/api/v1/2fa/setup", headers=auth, json={})
+        assert unverified.status_code == 403
+        assert unverified.json()["error"]["code"] == "EMAIL_VERIFICATION_REQUIRED"
+        code = re.search(r"\b(\d{6})\b", mailer.to(EMAIL)[-1].text)
+        assert code is not None
+        verify = {"email": EMAIL, "code": code.group(1)}
+        assert (
+            client.post("/api/v1/auth/email/verify", headers=auth, json=verify).status_code == 200
+        )
         assert client.post("/api/v1/2fa/setup", headers=auth, json={}).status_code == 201
 
 

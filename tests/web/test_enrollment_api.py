@@ -16,7 +16,10 @@ def _signed_in(api: Api) -> str:
     registered = api.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
     assert registered.status_code == 201, registered.text
     code = api.mailed(EMAIL, CODE)
-    assert api.post("/auth/email/verify", json={"email": EMAIL, "code": code}).status_code == 200
+    verified = api.post(
+        "/auth/email/verify", json={"email": EMAIL, "code": code, "password": PASSWORD}
+    )
+    assert verified.status_code == 200, verified.text
     first = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()
     assert first["requires_2fa"] is False
     return str(first["access_token"])

@@ -47,6 +47,7 @@ def test_step_up_dance_against_the_real_service(api: Api) -> None:
     assert by_password.status_code == 403
     assert by_password.json()["error"]["code"] == "ELEVATION_REQUIRED"
 
+    api.verify_address(EMAIL, password_only["access_token"])
     setup = api.post("/2fa/setup", password_only["access_token"], json={}).json()
     secret = parse_uri(setup["otpauth_uri"]).secret
     api.post("/2fa/setup/confirm", password_only["access_token"],

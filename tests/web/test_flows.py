@@ -41,7 +41,10 @@ def test_the_whole_journey(api: Api) -> None:
     registered = api.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
     assert registered.status_code == 201, registered.text
     code = api.mailed(EMAIL, CODE)
-    assert api.post("/auth/email/verify", json={"email": EMAIL, "code": code}).status_code == 200
+    verified = api.post(
+        "/auth/email/verify", json={"email": EMAIL, "code": code, "password": PASSWORD}
+    )
+    assert verified.status_code == 200, verified.text
 
     # password-only login, then enrollment from the QR code the API returned
     first = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()

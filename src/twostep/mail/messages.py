@@ -182,6 +182,15 @@ class MessageFactory:
         subject = f"The email address of your {self.issuer} account was changed"
         return self._render("email_changed", to, subject, new_email=masked, **self._event(event))
 
+    def email_in_use(self, to: str, *, event: EventContext) -> Message:
+        """Sent to an address that another account tried to move to: nothing changed.
+
+        Asking to move to a taken address answers exactly like a free one (no enumeration,
+        DESIGN §4.6); the owner of the taken address hears of it instead.
+        """
+        subject = f"Someone tried to use your email address on {self.issuer}"
+        return self._render("email_in_use", to, subject, **self._event(event))
+
     def two_factor_enabled(self, to: str, *, event: EventContext) -> Message:
         """Two-factor authentication was turned on."""
         subject = f"Two-factor authentication is on for your {self.issuer} account"

@@ -7,6 +7,9 @@ Invariants:
   verification cooldown starts); the existing account is left untouched and nothing is
   mailed. A lost uniqueness race (``users.create`` returns ``None``) takes that same path.
 * Password hashing never runs inside a write transaction: argon2 is slow by design.
+* An address is bound to an account only for whoever holds its password (§4.13): a
+  verification code or link is accepted from a signed-in session of the account or with
+  the password, never alone (see :func:`_prove_holder`).
 * Changing the password or the address needs an elevated session (§4.7). A password change
   also needs the current password (counted on the same per-address throttle as login), ends
   every other session and cancels pending reset links.
@@ -71,34 +74,124 @@ def register(ctx: Context, email: str, password: str, origin: Origin) -> Registr
     return RegistrationResult(normalized, ctx.email_codes.validity_seconds)
 
 
-def verify_email(ctx: Context, email: str, code: str, origin: Origin) -> EmailVerified:
-    """Confirm an address with the 6-digit code from the verification email."""
+HOLDER_NEEDED = (
+    "Enter the password you chose for this account to confirm the address is yours. "
+    "Didn't create an account? Reset the password instead: that makes the address yours."
+)
+
+
+def verify_email(
+    ctx: Context,
+    email: str,
+    code: str,
+    origin: Origin,
+    *,
+    password: str | None = None,
+    principal: sessions.Principal | None = None,
+) -> EmailVerified:
+    """Confirm an address with the 6-digit code from the verification email.
+
+    The address is bound to the account only for whoever also holds its password (a
+    signed-in ``principal`` of the account, or ``password``): see :func:`_prove_holder`.
+    """
+    _prove_holder(ctx, email, origin, password=password, principal=principal)
     return email_codes.verify_address(ctx, email, code, origin)
 
 
-def verify_email_link(ctx: Context, token: str, origin: Origin) -> EmailVerified:
-    """Confirm an address with the link token (``USER_ID.SECRET``) from the same email."""
-    user_id, _, secret = token.strip().partition(".")
+def verify_email_link(
+    ctx: Context,
+    token: str,
+    origin: Origin,
+    *,
+    password: str | None = None,
+    principal: sessions.Principal | None = None,
+) -> EmailVerified:
+    """Confirm an address with the link token (``USER_ID.SECRET``) from the same email.
+
+    Like :func:`verify_email`, it needs the password holder; a dead link is refused first.
+    """
+    owner = _link_owner(ctx, token)
+    if owner is None:
+        _link_failure(ctx, None, origin)
+    assert owner is not None  # noqa: S101 - _link_failure raised otherwise
+    _prove_holder(ctx, owner.email, origin, password=password, principal=principal)
     at = ctx.clock.now()
     verified: EmailVerified | None = None
     with ctx.db.transaction() as tx:
-        user = users.get(tx, user_id) if user_id and secret and len(user_id) <= 36 else None
+        user = users.get(tx, owner.id)
         if user is not None and user.is_active:
             row = code_store.get(tx, user.email, VERIFY_LINK)
             if (
                 row is not None
                 and row.user_id == user.id
-                and email_codes.use(tx, ctx, row, secret, at)
+                and email_codes.use(tx, ctx, row, token.strip().partition(".")[2], at)
             ):
                 verified = email_codes.mark_verified(tx, user, at, origin, method="link")
-        if verified is None:
-            audit.record(
-                tx, "email.verify_link", "failure", at=at, origin=origin,
-                user_id=user.id if user is not None else None,
-            )  # fmt: skip
     if verified is None:
-        raise InvalidCode("This link is invalid or has expired.")
+        _link_failure(ctx, owner, origin)
+    assert verified is not None  # noqa: S101 - _link_failure raised otherwise
     return verified
+
+
+def verification_link_email(ctx: Context, token: str) -> str:
+    """The address a live verification link is for (it is mailed there); else InvalidCode.
+
+    Read-only: a page shows it while asking for the password, and nothing is spent.
+    """
+    owner = _link_owner(ctx, token)
+    if owner is None:
+        raise InvalidCode("This link is invalid or has expired.")
+    return owner.email
+
+
+def _link_owner(ctx: Context, token: str) -> users.User | None:
+    user_id, _, secret = token.strip().partition(".")
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        owner = users.get(tx, user_id) if user_id and secret and len(user_id) <= 36 else None
+        row = code_store.get(tx, owner.email, VERIFY_LINK) if owner is not None else None
+    alive = row is not None and owner is not None and row.user_id == owner.id
+    return owner if alive and row is not None and row.is_active(at) else None
+
+
+def _link_failure(ctx: Context, user: users.User | None, origin: Origin) -> None:
+    with ctx.db.transaction() as tx:
+        audit.record(
+            tx, "email.verify_link", "failure", at=ctx.clock.now(), origin=origin,
+            user_id=user.id if user is not None else None,
+        )  # fmt: skip
+    raise InvalidCode("This link is invalid or has expired.")
+
+
+def _prove_holder(
+    ctx: Context,
+    email: str,
+    origin: Origin,
+    *,
+    password: str | None,
+    principal: sessions.Principal | None,
+) -> None:
+    """Refuse unless the caller holds the account's password (DESIGN §4.13).
+
+    A verification code or link proves control of the mailbox, not that the person who set
+    the password is its owner: someone may have registered another's address first. So an
+    address is bound only for a signed-in session of that very account or with its password;
+    the owner who never signed up takes the address over with a password reset instead,
+    which discards whatever the squatter set up (:mod:`twostep.services.reset`). A wrong
+    password counts on the address's password lockout, known account or not.
+    """
+    if principal is not None and principal.user.email == _normalized_or_blank(email):
+        return
+    if password is None:
+        raise InvalidInput("password", HOLDER_NEEDED)
+    _password_holder(ctx, email, password, origin, field="password")
+
+
+def _normalized_or_blank(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return ""
 
 
 def change_password(
@@ -137,8 +230,10 @@ def change_email(
 ) -> EmailChangeStarted:
     """Send a code to ``new_email``; the address changes only when it is confirmed.
 
-    An address in use is refused as such: the caller is signed in and elevated, and telling
-    them is needed to be useful. ``password``, when given, must be the current password.
+    A free and a taken address get the same answer after the same work (no enumeration,
+    DESIGN §4.6): one message each, a code to a free address or a notice to the owner of a
+    taken one, under the same per-address cooldown. ``password``, when given, must be the
+    current password.
     """
     at = ctx.clock.now()
     sessions.require_full(principal)
@@ -149,24 +244,28 @@ def change_email(
     user = principal.user
     if password is not None:
         user = _check_password(ctx, user.id, password, origin)
-    error: TwostepError | None = None
     at = ctx.clock.now()
+    message: Message | None = None
+    outcome: audit.Outcome
     with ctx.db.transaction() as tx:
-        if users.get_by_email(tx, normalized) is not None:
-            error = InvalidInput("email", "This email address is already in use.")
+        retry_after = email_codes.cooldown(tx, ctx, normalized, CHANGE_EMAIL, at)
+        taken = users.get_by_email(tx, normalized) is not None
+        if retry_after:
+            outcome, reason = "denied", "cooldown"
+        elif taken:
+            outcome, reason = "denied", "email_in_use"
+            message = ctx.messages.email_in_use(normalized, event=_event(at, origin))
         else:
-            retry_after = email_codes.cooldown(tx, ctx, normalized, CHANGE_EMAIL, at)
-            error = TooManyAttempts(retry_after) if retry_after else None
-        code = (
-            email_codes.issue(tx, ctx, normalized, CHANGE_EMAIL, user.id, at) if not error else ""
-        )
+            outcome, reason = "success", None
+            code = email_codes.issue(tx, ctx, normalized, CHANGE_EMAIL, user.id, at)
+            message = _change_code_message(ctx, normalized, code)
         audit.record(
-            tx, "email.change_requested", "failure" if error else "success", at=at,
-            origin=origin, user_id=user.id, details={"reason": error.code} if error else None,
+            tx, "email.change_requested", outcome, at=at, origin=origin, user_id=user.id,
+            details={"reason": reason} if reason else None,
         )  # fmt: skip
-    if error is not None:
-        raise error
-    ctx.send(_change_code_message(ctx, normalized, code))
+    if retry_after:
+        raise TooManyAttempts(retry_after)
+    ctx.send(message)
     return EmailChangeStarted(normalized, ctx.email_codes.validity_seconds)
 
 
@@ -214,27 +313,51 @@ def _password_key(ctx: Context, email: str) -> str:
 
 def _check_password(ctx: Context, user_id: str, password: str, origin: Origin) -> users.User:
     """The fresh account if ``password`` is its current one; counts a failure otherwise."""
-    at = ctx.clock.now()
-    policy = throttle.LockoutPolicy.for_password(ctx.settings)
-    with ctx.db.transaction() as tx:
+    with ctx.db.transaction(readonly=True) as tx:
         user = users.get(tx, user_id)
-        if user is None:
-            raise InvalidInput("current_password", "Your current password is incorrect.")
-        key = _password_key(ctx, user.email)
-        attempt = throttle.reserve(tx, key, at, policy)  # counted before the hash (§4.3)
+    if user is None:
+        raise InvalidInput("current_password", "Your current password is incorrect.")
+    return _password_holder(ctx, user.email, password, origin, field="current_password")
+
+
+def _password_holder(
+    ctx: Context, email: str, password: str, origin: Origin, *, field: str
+) -> users.User:
+    """The account of ``email`` if ``password`` is its password, under the password lockout.
+
+    Counted like a login (reserved before argon2, DESIGN §4.3) and answered alike for an
+    unknown address, an inactive account and a wrong password.
+    """
+    mine = "Your current password" if field == "current_password" else "The password"
+    wrong = InvalidInput(field, f"{mine} is incorrect.")
+    try:
+        normalized = normalize_email(email)
+    except InvalidInput:
+        ctx.passwords.dummy_verify(password)
+        raise wrong from None
+    at = ctx.clock.now()
+    key = _password_key(ctx, normalized)
+    with ctx.db.transaction() as tx:
+        attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+        user = users.get_by_email(tx, normalized)
     if not attempt.allowed:
         raise attempt.refusal(at)
-    ok = ctx.passwords.verify(user.password_hash, password)
+    if user is None:
+        ctx.passwords.dummy_verify(password)
+        ok = False
+    else:
+        ok = user.is_active and ctx.passwords.verify(user.password_hash, password)
     with ctx.db.transaction() as tx:
-        if ok:
+        if ok and user is not None:
             throttle.succeed(tx, key)  # undo the reservation: a right password is no failure
             return user
         audit.record(
-            tx, "password.confirm", "failure", at=at, origin=origin, user_id=user.id,
+            tx, "password.confirm", "failure", at=at, origin=origin,
+            user_id=user.id if user is not None else None,
         )  # fmt: skip
     if attempt.is_last:
         raise attempt.refusal(at)
-    raise InvalidInput("current_password", "Your current password is incorrect.")
+    raise wrong
 
 
 def _forget_address(tx: Tx, user: users.User, at: datetime) -> None:

@@ -4,14 +4,16 @@ A device is pending until its first code is confirmed; only active devices count
 second factor. The confirming step is burned (``last_used_step``), so the same code cannot
 then be used to sign in. Adding a device while one is active needs an elevated session. On
 the first device, backup codes are created and returned once, and a session limited to
-enrollment becomes a full one.
+enrollment becomes a full one. Only an account whose address is verified may enrol (DESIGN
+§4.13): otherwise whoever registered someone else's address first could bind a factor that
+the real owner's password reset would then ask for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twostep.errors import InvalidCode, InvalidInput, NotFound, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, NotFound, TwostepError, VerificationRequired
 from twostep.mail import EventContext
 from twostep.otp.qr import qr_png, qr_svg
 from twostep.otp.uri import OTPAuthURI
@@ -61,6 +63,8 @@ def begin(
     """Create a pending device with a fresh secret; earlier pending devices are dropped."""
     name = clean_device_name(device_name)
     user = principal.user
+    if user.email_verified_at is None:  # DESIGN §4.13: a squatter must not bind a factor
+        raise VerificationRequired()
     at = ctx.clock.now()
     params = ctx.provider.params
     secret = ctx.provider.new_secret()
@@ -105,6 +109,8 @@ def confirm(
 ) -> Confirmation:
     """Activate a pending device with its first code."""
     user = principal.user
+    if user.email_verified_at is None:
+        raise VerificationRequired()
     at = ctx.clock.now()
     key = throttle.otp_key(user.id)
     error: TwostepError | None = None

@@ -97,7 +97,7 @@ def reset_status(ctx: Context, token: str) -> ResetInfo:
         user = _token_owner(tx, ctx, token, at)
         if user is None:
             raise InvalidCode("This reset link is invalid or has expired.")
-        return _info(tx, user.id)
+        return _info(tx, user)
 
 
 def _token_owner(tx: Tx, ctx: Context, token: str, at: datetime) -> users.User | None:
@@ -106,9 +106,10 @@ def _token_owner(tx: Tx, ctx: Context, token: str, at: datetime) -> users.User |
     return user if user is not None and user.is_active else None
 
 
-def _info(tx: Tx, user_id: str) -> ResetInfo:
-    if devices.count_active(tx, user_id) == 0:
+def _info(tx: Tx, user: users.User) -> ResetInfo:
+    if not _factor_protected(tx, user):
         return ResetInfo(requires_code=False, methods=())
+    user_id = user.id
     methods = [login.METHOD_TOTP]
     if backup_codes.status(tx, user_id).remaining:
         methods.append(login.METHOD_BACKUP)
@@ -133,7 +134,7 @@ def complete_reset(
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
         user = _token_owner(tx, ctx, token, at)
-        info = _info(tx, user.id) if user is not None else None
+        info = _info(tx, user) if user is not None else None
     if user is None or info is None:
         _record(ctx, "failure", None, origin, reason="invalid_token")
         raise InvalidCode("This reset link is invalid or has expired.")
@@ -149,7 +150,7 @@ def complete_reset(
     try:
         with ctx.db.transaction() as tx:
             method = "none"
-            if devices.count_active(tx, user.id):
+            if _factor_protected(tx, user):
                 if code is None and backup_code is None:  # a device was added meanwhile
                     raise InvalidInput("code", "Enter a code from your authenticator app.")
                 outcome = factors.check(
@@ -189,8 +190,16 @@ def _apply(
 ) -> None:
     """Inside ``tx``: the new password takes over and everything issued before it ends."""
     users.set_password_hash(tx, user.id, new_hash)
-    if user.email_verified_at is None:  # the link proved control of the address
+    if user.email_verified_at is None:
+        # The link proved control of the address: its owner takes the account over, and
+        # whatever anyone set up before the address was owned is discarded (§4.13).
         users.set_email_verified(tx, user.id, at)
+        discarded = devices.delete_all_for_user(tx, user.id)
+        backup_codes.delete_all(tx, user.id)
+        audit.record(
+            tx, "account.reclaimed", "info", at=at, origin=origin, user_id=user.id,
+            details={"devices_discarded": discarded},
+        )  # fmt: skip
     reset_tokens.invalidate_all(tx, user.id, at)
     sessions.revoke_all(tx, user.id, at, origin)
     users.bump_token_version(tx, user.id)
@@ -200,6 +209,15 @@ def _apply(
         tx, "password.reset", "success", at=at, origin=origin, user_id=user.id,
         details={"method": method},
     )  # fmt: skip
+
+
+def _factor_protected(tx: Tx, user: users.User) -> bool:
+    """A reset asks for a second factor only from a verified account that has one.
+
+    An unverified account cannot enrol (§4.13); should an older one hold a device, it is not
+    the owner's, and the reset link (proof of the address) discards it in :func:`_apply`.
+    """
+    return user.email_verified_at is not None and devices.count_active(tx, user.id) > 0
 
 
 def _record(

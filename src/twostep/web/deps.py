@@ -99,6 +99,17 @@ AnyPrincipal = Annotated[sessions.Principal, Depends(get_principal)]
 """Any live session, including one limited to enrolling a second factor."""
 
 
+def get_optional_principal(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> sessions.Principal | None:
+    """The caller when a bearer token is sent (and must then be valid); ``None`` without one."""
+    return None if credentials is None else get_principal(state, credentials)
+
+
+OptionalPrincipal = Annotated[sessions.Principal | None, Depends(get_optional_principal)]
+
+
 def get_full_principal(principal: AnyPrincipal) -> sessions.Principal:
     sessions.require_full(principal)
     return principal

@@ -132,6 +132,10 @@ class EmailVerify(Body):
     email: Email | None = None
     code: Code | None = None
     token: OpaqueToken | None = None
+    password: Password | None = Field(
+        default=None,
+        description="The account's password; not needed with a bearer token of the account.",
+    )
 
 
 class EmailCodeRequest(Body):

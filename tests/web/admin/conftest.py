@@ -88,6 +88,7 @@ def open_console(site: Site) -> Console:
     site.register()
     first_stop = ("/account", "/enroll")  # "/enroll" when the deployment requires 2FA
     assert site.login().headers["location"] in first_stop
+    site.verify()
     site.enroll()
     ctx = context_of(site)
     operator = create_user(ctx, ADMIN, PASSWORD, admin=True)

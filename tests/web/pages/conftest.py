@@ -106,10 +106,17 @@ class Site:
         client = TestClient(self.client.app, base_url=str(self.client.base_url))
         return Site(client, self.clock, self.mailer, self.settings, self.secret)
 
+    def verify(self, email: str = EMAIL) -> None:
+        """Confirm the address with the mailed code from the signed-in session."""
+        code = self.mailed(r"\b(\d{6})\b")
+        reply = self.submit("/verify-email", {"email": email, "code": code})
+        assert reply.status_code == 303, reply.text
+
     def signed_up(self) -> list[str]:
-        """Register, sign in and enroll; the backup codes."""
+        """Register, sign in, confirm the address and enroll; the backup codes."""
         self.register()
         assert self.login().headers["location"] == "/account"
+        self.verify()
         return self.enroll()
 
 

@@ -127,6 +127,7 @@ def test_an_unelevated_post_is_sent_to_the_step_up(site: Site) -> None:
 def test_a_wrong_enrollment_code_keeps_the_key_on_screen(site: Site) -> None:
     site.register()
     site.login()
+    site.verify()
     page = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text)
     device = re.search(r'name="device_id" value="([^"]+)"', page.text)
@@ -147,6 +148,7 @@ def test_a_wrong_enrollment_code_keeps_the_key_on_screen(site: Site) -> None:
 def test_a_resent_enrollment_form_never_shows_codes_twice(site: Site) -> None:
     site.register()
     site.login()
+    site.verify()
     page = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text)
     device = re.search(r'name="device_id" value="([^"]+)"', page.text)

@@ -14,7 +14,9 @@ def test_register_verify_enroll_and_sign_in_with_a_code(site: Site) -> None:
     site.register()
     page = site.client.get(f"/verify-email?email={EMAIL}&sent=1")
     assert EMAIL in page.text and "Check your inbox" in page.text
-    verified = site.submit("/verify-email", {"email": EMAIL, "code": site.mailed(CODE)})
+    verified = site.submit(
+        "/verify-email", {"email": EMAIL, "code": site.mailed(CODE), "password": PASSWORD}
+    )
     assert verified.headers["location"].startswith("/login?notice=verified")
 
     assert site.login().headers["location"] == "/account"
@@ -38,12 +40,30 @@ def test_register_verify_enroll_and_sign_in_with_a_code(site: Site) -> None:
 
 def test_verify_with_the_emailed_link(site: Site) -> None:
     site.register()
-    link = site.mailed(r"(https://\S+/verify-email\?token=\S+)")
-    reply = site.get(link.replace("https://auth.example.test", ""))
+    link = site.mailed(r"(https://\S+/verify-email\?token=(\S+))")
+    token = link.rsplit("token=", 1)[1]
+    asked = site.get(link.replace("https://auth.example.test", ""))
+    assert asked.status_code == 200 and 'name="password"' in asked.text and EMAIL in asked.text
+    assert "Reset the password" in asked.text
+    wrong = site.submit("/verify-email", {"token": token, "password": "not it"})
+    assert wrong.status_code == 422 and 'name="password"' in wrong.text
+    reply = site.submit("/verify-email", {"token": token, "password": PASSWORD})
     assert reply.status_code == 303
     assert reply.headers["location"].startswith("/login?notice=verified")
     again = site.get(link.replace("https://auth.example.test", ""))
     assert again.status_code == 400 and "invalid or has expired" in again.text
+
+
+def test_a_signed_in_registrant_verifies_by_the_link_at_once(site: Site) -> None:
+    site.register()
+    assert site.login().headers["location"] == "/account"
+    assert site.get("/enroll").headers["location"] == "/verify-email?notice=verify-first"
+    asked = site.client.get("/verify-email?notice=verify-first")
+    assert "before you set up two-step verification" in asked.text and EMAIL in asked.text
+    link = site.mailed(r"(https://\S+/verify-email\?token=\S+)")
+    reply = site.get(link.replace("https://auth.example.test", ""))
+    assert reply.status_code == 303 and reply.headers["location"].startswith("/account")
+    assert site.get("/enroll").status_code == 200
 
 
 def test_step_up_then_regenerate_then_sign_in_with_a_backup_code(site: Site) -> None:

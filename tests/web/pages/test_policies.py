@@ -11,6 +11,7 @@ def test_mfa_required_keeps_the_user_on_the_enrollment_until_a_device_works(
     site = make_site(mfa="required")
     site.register()
     assert site.login().headers["location"] == "/enroll"
+    site.verify()
     for path in ("/account", "/step-up", "/account/password"):
         assert site.get(path).headers["location"] == "/enroll", path
     start = site.client.get("/enroll")
@@ -28,6 +29,10 @@ def test_enrolling_at_registration_leads_from_sign_in_to_the_setup(
     site = make_site(enroll_at_registration=True)
     site.register()
     assert site.login().headers["location"] == "/enroll"
+    assert site.get("/enroll").headers["location"] == "/verify-email?notice=verify-first"
+    code = site.mailed(r"\b(\d{6})\b")
+    verified = site.submit("/verify-email", {"email": EMAIL, "code": code})
+    assert verified.headers["location"] == "/enroll?notice=email-verified"
     start = site.client.get("/enroll")
     assert "Not now" in start.text and "Set up two-step verification" in start.text
 

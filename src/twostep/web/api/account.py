@@ -77,7 +77,12 @@ def change_password(
 def change_email(
     body: schemas.ChangeEmail, principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.CodeSent:
-    """Start an address change (elevated): a code goes to the new address."""
+    """Start an address change (elevated): a code goes to the new address.
+
+    A free and a taken address get the same answer (the owner of a taken one is told
+    instead); requests are limited per account, and per new address by a cooldown.
+    """
+    state.limits.hit("email-change", ip=origin.ip or "", account=principal.user.id)
     started = accounts.change_email(
         state.ctx, principal, body.new_email, origin, password=body.password
     )

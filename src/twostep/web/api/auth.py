@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter, Response, status
 
 from twostep.errors import InvalidInput
 from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
 from twostep.web import schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
-from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
+from twostep.web.deps import (
+    AnyPrincipal,
+    CurrentPrincipal,
+    OptionalPrincipal,
+    RequestOrigin,
+    State,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute, responses=EDGE_ERRORS)
 
@@ -41,14 +45,25 @@ def register(body: schemas.Credentials, state: State, origin: RequestOrigin) -> 
 
 @router.post("/email/verify")
 def verify_email(
-    body: schemas.EmailVerify, state: State, origin: RequestOrigin
+    body: schemas.EmailVerify, state: State, origin: RequestOrigin, principal: OptionalPrincipal
 ) -> schemas.Verified:
-    """Verify an address with the emailed code (``email`` + ``code``) or link ``token``."""
+    """Verify an address with the emailed code (``email`` + ``code``) or link ``token``.
+
+    The address is bound only for the holder of the account's password: send a bearer token
+    of the account, or ``password``. Someone who never signed up takes the address over with
+    a password reset instead.
+    """
+    password = body.password
     if body.token is not None:
-        done = accounts.verify_email_link(state.ctx, body.token, origin)
+        state.limits.hit("verify-email", ip=origin.ip or "", account=body.token[:64])
+        done = accounts.verify_email_link(
+            state.ctx, body.token, origin, password=password, principal=principal
+        )
     elif body.email is not None and body.code is not None:
         state.limits.hit("verify-email", ip=origin.ip or "", account=_account_key(body.email))
-        done = accounts.verify_email(state.ctx, body.email, body.code, origin)
+        done = accounts.verify_email(
+            state.ctx, body.email, body.code, origin, password=password, principal=principal
+        )
     else:
         raise InvalidInput("code", "Send the emailed code with the address, or the link token.")
     return schemas.Verified(email=done.email)
@@ -127,8 +142,7 @@ def elevate(
             granted = elevation.elevate(
                 state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
             )
-    stepped_up = replace(principal.session, elevated_until=granted.elevated_until)
-    token = state.tokens.issue(sessions.Principal(principal.user, stepped_up))
+    token = state.tokens.issue(sessions.Principal(principal.user, granted.session))
     return schemas.ElevationResponse(
         access_token=token.token,
         expires_in=granted.expires_in,

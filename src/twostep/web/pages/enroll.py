@@ -24,7 +24,7 @@ from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep, SignedIn
 from twostep.web.pages.flow import clean_code, form_error, notice
-from twostep.web.pages.routing import PageRedirect, PageRoute, step_up_url
+from twostep.web.pages.routing import VERIFY_FIRST, PageRedirect, PageRoute, step_up_url
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -55,6 +55,8 @@ def _start_values(state: State, principal: sessions.Principal, name: str) -> dic
 @router.get("/enroll")
 def enroll_start(request: Request, pages: PagesDep, state: State, principal: SignedIn) -> Response:
     """Explain what is about to happen and name the new device."""
+    if principal.user.email_verified_at is None:  # the service refuses it (DESIGN §4.13)
+        return pages.redirect(VERIFY_FIRST)
     values = _start_values(state, principal, enrollment.DEFAULT_DEVICE_NAME)
     at = state.ctx.clock.now()
     if values["adding"] and not principal.is_elevated(at):

@@ -21,6 +21,7 @@ from twostep.errors import (
     EnrollmentRequired,
     TooManyAttempts,
     TwostepError,
+    VerificationRequired,
 )
 from twostep.services import email_codes, login, sessions
 from twostep.services.context import Origin
@@ -87,7 +88,7 @@ def form_error(
     An error the form cannot fix in place (a step-up or an enrollment is needed) is raised
     again, for the page route to answer with the right redirect.
     """
-    if isinstance(exc, ElevationRequired | EnrollmentRequired):
+    if isinstance(exc, ElevationRequired | EnrollmentRequired | VerificationRequired):
         raise exc
     problem = describe(exc)
     return pages.render(

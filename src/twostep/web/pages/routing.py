@@ -7,6 +7,7 @@ that whatever a route lets escape ends as a human page with the right status:
 * :class:`~twostep.web.pages.csrf.CsrfRejected` → a 403 page;
 * :class:`~twostep.errors.ElevationRequired` → the step-up page, returning to this page after
   (for a form, to the page at the address it posts to);
+* :class:`~twostep.errors.VerificationRequired` → the page that confirms the address;
 * any other domain error → a page with its message and status (``Retry-After`` on 429);
 * malformed input (a field of the wrong type) → a 400 page; so is a control character such
   as NUL in a path, query or form field (PostgreSQL cannot store NUL, and no field needs one).
@@ -35,6 +36,8 @@ from twostep.web.pages.csrf import CsrfRejected
 from twostep.web.pages.rendering import Pages
 
 DEFAULT_NEXT = "/account"
+VERIFY_FIRST = "/verify-email?notice=verify-first"
+"""Where an account whose address is not confirmed yet goes before enrolling a factor."""
 
 
 class PageRedirect(Exception):
@@ -175,6 +178,8 @@ def answer_error(request: Request, exc: Exception) -> Response | None:
         return pages.redirect(step_up_url(target))
     if isinstance(exc, errors.EnrollmentRequired):
         return pages.redirect("/enroll")
+    if isinstance(exc, errors.VerificationRequired):
+        return pages.redirect(VERIFY_FIRST)
     if isinstance(exc, errors.Unauthenticated):
         return pages.redirect(with_next("/login", here if request.method == "GET" else None))
     if isinstance(exc, errors.TwostepError):

@@ -2,7 +2,10 @@
 
 Registration answers a free and a taken address alike (the service sends mail only for a
 new account), so the next page always says "check your inbox". Verification works with the
-6-digit code or the emailed link; neither signs anyone in.
+6-digit code or the emailed link; neither signs anyone in. Either binds the address only for
+the holder of the account's password (DESIGN §4.13): signed in as the account, it confirms
+at once; otherwise the form also asks for the password, and offers the reset that lets the
+address's owner take over an account someone else registered.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, Response
 
-from twostep.errors import TwostepError
+from twostep.errors import InvalidInput, TwostepError
 from twostep.services import accounts, password_policy
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
@@ -54,10 +57,14 @@ def register_submit(
     return pages.redirect("/verify-email?" + urlencode({"email": result.email, "sent": "1"}))
 
 
-def _after_verification(principal: MaybeUser, email: str) -> str:
-    if principal is not None:
-        return "/account?notice=email-verified"
-    return "/login?" + urlencode({"notice": "verified", "email": email})
+def _after_verification(state: State, principal: MaybeUser, email: str) -> str:
+    """Signed in: on to the setup the deployment asks for, or the account; else sign in."""
+    if principal is None:
+        return "/login?" + urlencode({"notice": "verified", "email": email})
+    settings = state.ctx.settings
+    if principal.session.purpose != "full" or settings.enroll_at_registration:
+        return "/enroll?notice=email-verified"
+    return "/account?notice=email-verified"
 
 
 @router.get("/verify-email")
@@ -70,18 +77,33 @@ def verify_email_page(
     email: str = "",
     token: str = "",
     sent: str = "",
+    notice: str = "",
 ) -> Response:
     """Enter the emailed code; or, from the emailed link, confirm at once."""
-    values: dict[str, object] = {"email": email.strip()[:254], "sent": sent == "1"}
+    if not email and principal is not None and principal.user.email_verified_at is None:
+        email = principal.user.email
+    values: dict[str, object] = {
+        "verify_first": notice == "verify-first",
+        "email": email.strip()[:254],
+        "sent": sent == "1",
+        "ask_password": principal is None,
+    }
     if token:
+        values.update(token=token[:512], sent=False)
         try:
-            done = accounts.verify_email_link(state.ctx, token[:512], origin)
+            values["email"] = accounts.verification_link_email(state.ctx, token[:512])
+            if principal is None:  # the password is asked first; a GET spends nothing
+                return pages.render(request, "verify_email.html", values)
+            done = accounts.verify_email_link(state.ctx, token[:512], origin, principal=principal)
+        except InvalidInput as exc:  # signed in as another account: ask for the password
+            values["ask_password"] = True
+            return form_error(pages, request, "verify_email.html", values, exc, principal=principal)
         except TwostepError as exc:
-            values["sent"] = False
+            values.pop("token")
             response = form_error(pages, request, "verify_email.html", values, exc)
             response.status_code = 400
             return response
-        return pages.redirect(_after_verification(principal, done.email))
+        return pages.redirect(_after_verification(state, principal, done.email))
     return pages.render(request, "verify_email.html", values, principal=principal)
 
 
@@ -95,15 +117,34 @@ def verify_email_submit(
     principal: MaybeUser,
     email: TextField = "",
     code: TextField = "",
+    token: TextField = "",
+    password: TextField = "",
 ) -> Response:
-    """Confirm the address with the 6-digit code."""
-    values = {"email": email.strip()[:254], "sent": False}
+    """Confirm the address with the 6-digit code, or the link's token, and the password."""
+    values: dict[str, object] = {
+        "email": email.strip()[:254],
+        "sent": False,
+        "token": token[:512],
+        "ask_password": principal is None or bool(password),
+    }
+    proof = password[:1024] or None
     try:
-        state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(email))
-        done = accounts.verify_email(state.ctx, email, "".join(code.split()), origin)
+        if token:
+            state.limits.hit("verify-email", ip=origin.ip or "", account=token[:64])
+            done = accounts.verify_email_link(
+                state.ctx, token[:512], origin, password=proof, principal=principal
+            )
+        else:
+            state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(email))
+            done = accounts.verify_email(
+                state.ctx, email, "".join(code.split()), origin, password=proof,
+                principal=principal,
+            )  # fmt: skip
     except TwostepError as exc:
+        if isinstance(exc, InvalidInput) and exc.field == "password":
+            values["ask_password"] = True
         return form_error(pages, request, "verify_email.html", values, exc, principal=principal)
-    return pages.redirect(_after_verification(principal, done.email))
+    return pages.redirect(_after_verification(state, principal, done.email))
 
 
 @router.post("/verify-email/resend")
