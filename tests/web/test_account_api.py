@@ -31,3 +31,16 @@ def test_address_changes_are_limited_per_account(api: Api) -> None:
         for n in range(5)
     ]
     assert answers == [202, 202, 202, 429, 429]
+
+
+def test_variants_of_an_address_share_one_sign_in_budget(api: Api) -> None:
+    """Case, spaces and full-width letters do not buy an attacker extra per-account budgets."""
+    state = cast(FastAPI, api.client.app).state.twostep
+    state.limits = RateLimits(api.settings.model_copy(update={"account_rate_per_minute": 3}))
+    variants = ["erin@example.com", "ERIN@example.com", " erin@Example.COM ",
+                "erin@ｅｘａｍｐｌｅ.com", "erin@ＥＸＡＭＰＬＥ.ｃｏｍ"]  # fmt: skip
+    answers = [
+        api.post("/auth/login", json={"email": v, "password": "wrong password"}).status_code
+        for v in variants
+    ]
+    assert answers == [401, 401, 401, 429, 429]

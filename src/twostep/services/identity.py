@@ -8,6 +8,8 @@ counter never tells whether an account exists.
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 
 from twostep.errors import InvalidInput
@@ -26,6 +28,20 @@ def normalize_email(email: str) -> str:
     except EmailNotValidError:
         raise InvalidInput("email", "Enter a valid email address.") from None
     return valid.normalized.lower()
+
+
+def account_key(email: str) -> str:
+    """The per-account rate-limit key of a typed address, normalised like the account itself.
+
+    An address gets its canonical form, so ``Alice@EXAMPLE.com`` and a full-width
+    ``alice@ｅｘａｍｐｌｅ.com`` share one budget; text that is no address is folded the same
+    way (NFKC, case, whitespace), so its variants cannot buy extra budgets either.
+    """
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        folded = unicodedata.normalize("NFKC", email[: MAX_EMAIL_LENGTH * 4])
+        return " ".join(folded.split()).casefold()[:MAX_EMAIL_LENGTH]
 
 
 def email_hash(pepper: bytes, normalized_email: str) -> str:

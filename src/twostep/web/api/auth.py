@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from twostep.errors import InvalidInput
 from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
+from twostep.services.identity import account_key
 from twostep.web import schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import (
@@ -21,10 +22,6 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute, response
 LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
 
 
-def _account_key(email: str) -> str:
-    return " ".join(email.split()).lower()
-
-
 def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) -> LoginAnswer:
     if isinstance(result, login.ChallengeIssued):
         return schemas.ChallengeResponse(
@@ -38,7 +35,7 @@ def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) ->
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 def register(body: schemas.Credentials, state: State, origin: RequestOrigin) -> schemas.Registered:
     """Create an account; the same answer whether or not the address is already taken."""
-    state.limits.hit("register", ip=origin.ip or "", account=_account_key(body.email))
+    state.limits.hit("register", ip=origin.ip or "", account=account_key(body.email))
     result = accounts.register(state.ctx, body.email, body.password, origin)
     return schemas.Registered(expires_in=result.expires_in)
 
@@ -60,7 +57,7 @@ def verify_email(
             state.ctx, body.token, origin, password=password, principal=principal
         )
     elif body.email is not None and body.code is not None:
-        state.limits.hit("verify-email", ip=origin.ip or "", account=_account_key(body.email))
+        state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(body.email))
         done = accounts.verify_email(
             state.ctx, body.email, body.code, origin, password=password, principal=principal
         )
@@ -72,7 +69,7 @@ def verify_email(
 @router.post("/login")
 def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> LoginAnswer:
     """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``."""
-    state.limits.hit("login", ip=origin.ip or "", account=_account_key(body.email))
+    state.limits.hit("login", ip=origin.ip or "", account=account_key(body.email))
     return _answer(state, login.login(state.ctx, body.email, body.password, origin))
 
 
@@ -94,7 +91,7 @@ def request_email_code(
     body: schemas.EmailCodeRequest, state: State, origin: RequestOrigin
 ) -> schemas.CodeSent:
     """Email a one-time code (same answer for unknown addresses)."""
-    state.limits.hit("email-code", ip=origin.ip or "", account=_account_key(body.email))
+    state.limits.hit("email-code", ip=origin.ip or "", account=account_key(body.email))
     sent = email_codes.request_code(state.ctx, body.email, body.purpose, origin)
     return schemas.CodeSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
 
@@ -104,7 +101,7 @@ def verify_email_code(
     body: schemas.EmailCodeVerify, state: State, origin: RequestOrigin
 ) -> LoginAnswer | schemas.Verified:
     """Use an emailed code: proves the address, or signs in (never replacing 2FA)."""
-    state.limits.hit("email-code-verify", ip=origin.ip or "", account=_account_key(body.email))
+    state.limits.hit("email-code-verify", ip=origin.ip or "", account=account_key(body.email))
     if body.purpose == "verify":
         done = email_codes.verify_address(state.ctx, body.email, body.code, origin)
         return schemas.Verified(email=done.email)
@@ -155,7 +152,7 @@ def forgot_password(
     body: schemas.ForgotPassword, state: State, origin: RequestOrigin
 ) -> schemas.Accepted:
     """Email a reset link if the account exists; always the same answer."""
-    state.limits.hit("forgot", ip=origin.ip or "", account=_account_key(body.email))
+    state.limits.hit("forgot", ip=origin.ip or "", account=account_key(body.email))
     reset.request_reset(state.ctx, body.email, origin)
     return schemas.Accepted()
 

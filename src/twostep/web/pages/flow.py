@@ -26,6 +26,7 @@ from twostep.errors import (
 from twostep.services import email_codes, login, sessions
 from twostep.services.context import Origin
 from twostep.services.email_codes import Purpose
+from twostep.services.identity import account_key
 from twostep.web.deps import WebState
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.rendering import Pages
@@ -54,11 +55,6 @@ NOTICES: dict[str, str] = {
 def notice(key: str | None) -> str | None:
     """The text of a notice named in a query string (only known keys: no injected text)."""
     return NOTICES.get(key or "")
-
-
-def account_key(email: str) -> str:
-    """The rate-limit key of an address, as the API computes it."""
-    return " ".join(email.split()).lower()[:320]
 
 
 def clean_code(value: str) -> str | None:

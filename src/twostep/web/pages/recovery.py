@@ -14,10 +14,11 @@ from starlette.responses import Response
 
 from twostep.errors import InvalidCode, TwostepError
 from twostep.services import reset
+from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep
-from twostep.web.pages.flow import account_key, factor_values, form_error
+from twostep.web.pages.flow import factor_values, form_error
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import PageRoute
 

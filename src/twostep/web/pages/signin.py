@@ -10,12 +10,12 @@ from starlette.responses import Response
 
 from twostep.errors import ChallengeExpired, InvalidInput, NotFound, TwostepError
 from twostep.services import email_codes, login, sessions
+from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
 from twostep.web.pages.flow import (
-    account_key,
     factor_values,
     finish_sign_in,
     form_error,

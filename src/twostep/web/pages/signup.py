@@ -18,10 +18,11 @@ from starlette.responses import JSONResponse, Response
 
 from twostep.errors import InvalidInput, TwostepError
 from twostep.services import accounts, password_policy
+from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
-from twostep.web.pages.flow import account_key, form_error, send_email_code
+from twostep.web.pages.flow import form_error, send_email_code
 from twostep.web.pages.routing import PageRoute
 from twostep.web.schemas import parse_json
 
