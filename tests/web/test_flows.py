@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
+import jwt
 import zxingcpp
+from fastapi.testclient import TestClient
 from PIL import Image
+from pydantic import SecretStr
 
 from tests.web.conftest import PASSWORD, Api
+from twostep.clock import ManualClock
+from twostep.config import Settings
+from twostep.mail import MemoryMailer
 from twostep.otp import parse_uri
+from twostep.security import Keyring
+from twostep.services.context import build_context
+from twostep.web.app import create_app
 
 EMAIL = "dana@example.com"
 CODE = r"\b(\d{6})\b"
@@ -151,6 +161,8 @@ def test_introspection_reports_logout_at_once(api: Api) -> None:
     assert introspect(("twostep-introspect", "wrong"))["error"]
     active = introspect()
     assert active["active"] is True and active["amr"] == ["pwd"]
+    assert active["acr"] == "aal1" and active["purpose"] == "full"
+    assert "second_factor_time" not in active
     api.post("/auth/logout", token)
     assert introspect() == {"active": False}
 
@@ -168,3 +180,25 @@ def test_an_account_without_2fa_changes_its_password_after_a_password_step_up(ap
     assert api.post("/me/password", token, json=change).status_code == 204
     again = api.post("/auth/login", json={"email": EMAIL, "password": "another fine passphrase"})
     assert again.status_code == 200
+
+
+def test_enrolment_only_sessions_are_marked_in_the_token_and_introspection(
+    database_url: str, tmp_path: Path, web_keyring: Keyring
+) -> None:
+    """``MFA=required``, no device yet: other apps must be able to tell (DESIGN §4.12)."""
+    from tests.web.conftest import INTROSPECTION
+
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url, mfa="required",
+        introspection_client_id=INTROSPECTION[0],
+        introspection_client_secret=SecretStr(INTROSPECTION[1]),
+    )  # fmt: skip
+    ctx = build_context(settings, clock=ManualClock(), mailer=MemoryMailer(), keyring=web_keyring)
+    with TestClient(create_app(settings, context=ctx)) as client:
+        client.post("/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD})
+        login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        token = login.json()["access_token"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["purpose"] == "enroll" and claims["acr"] == "aal1"
+        seen = client.post("/api/v1/introspect", data={"token": token}, auth=INTROSPECTION)
+        assert seen.json()["active"] is True and seen.json()["purpose"] == "enroll"

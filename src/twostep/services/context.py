@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from twostep.clock import Clock, SystemClock
 from twostep.config import Settings
@@ -25,12 +26,20 @@ from twostep.store import Database
 log = logging.getLogger("twostep.services")
 
 
+Channel = Literal["api", "page"]
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a request came from: recorded in audit rows and notification emails."""
+    """Where a request came from: recorded in audit rows and notification emails.
+
+    ``channel`` is ``"api"`` (bearer and refresh tokens) or ``"page"`` (the browser's session
+    cookie): a session opened on one channel is never accepted on the other.
+    """
 
     ip: str | None = None
     user_agent: str | None = None
+    channel: Channel = "api"
 
 
 class MailQueue:

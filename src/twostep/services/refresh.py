@@ -72,7 +72,7 @@ def _rotate(
         _reuse(tx, old_hash, at, origin)
         return None
     user = users.get(tx, current.user_id)
-    reason = _refusal(current, user, at)
+    reason = _refusal(current, user, at) or _other_channel(current, origin)
     if reason is not None:
         audit.record(
             tx, "session.refresh", "failure", at=at, origin=origin, user_id=current.user_id,
@@ -103,6 +103,11 @@ def _refusal(session: store.UserSession, user: users.User | None, at: datetime) 
     if user is None or not user.is_active:
         return "user_inactive"
     return None
+
+
+def _other_channel(session: store.UserSession, origin: Origin) -> str | None:
+    """A browser's cookie session is not an API refresh token, nor the other way round."""
+    return None if session.channel == origin.channel else "other_channel"
 
 
 def _reuse(tx: Tx, old_hash: str, at: datetime, origin: Origin) -> None:
@@ -138,12 +143,15 @@ def active_session(ctx: Context, session_id: str) -> store.UserSession | None:
     return session
 
 
-def session_for_refresh_token(ctx: Context, refresh_token: str) -> store.UserSession | None:
+def session_for_refresh_token(
+    ctx: Context, refresh_token: str, *, channel: str | None = None
+) -> store.UserSession | None:
     """The live session whose *current* refresh token this is; ``None`` otherwise.
 
-    For introspecting a refresh token (RFC 7662): a rotated, revoked or expired token is
-    inactive. Read-only: unlike :func:`rotate`, asking about a retired token revokes nothing,
-    because the resource server asking is not the client presenting it.
+    For the browser's session cookie (``channel="page"``) and for introspecting a refresh
+    token (RFC 7662): a rotated, revoked or expired token is inactive, and so is one of
+    another ``channel`` when one is named. Read-only: unlike :func:`rotate`, asking about a
+    retired token revokes nothing, because whoever asks is not the client presenting it.
     """
     if not refresh_token or len(refresh_token) > MAX_TOKEN_LENGTH:
         return None
@@ -153,5 +161,7 @@ def session_for_refresh_token(ctx: Context, refresh_token: str) -> store.UserSes
         session = store.get_by_refresh_hash(tx, token_hash)
         user = users.get(tx, session.user_id) if session is not None else None
     if session is None or _refusal(session, user, at) is not None:
+        return None
+    if channel is not None and session.channel != channel:
         return None
     return session

@@ -56,7 +56,6 @@ def start(
     at: datetime,
     origin: Origin,
     purpose: str = "full",
-    channel: str = "api",
 ) -> IssuedSession:
     """Open a session for ``user`` inside ``tx`` and audit it.
 
@@ -75,7 +74,7 @@ def start(
         ip=origin.ip,
         user_agent=origin.user_agent,
         second_factor_at=at if proves_second_factor(amr) else None,
-        channel=channel,
+        channel=origin.channel,
     )
     audit.record(
         tx, "session.created", "success", at=at, origin=origin, user_id=user.id,

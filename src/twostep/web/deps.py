@@ -23,7 +23,7 @@ from twostep.errors import (
     Unauthenticated,
 )
 from twostep.services import sessions
-from twostep.services.context import Context, Origin
+from twostep.services.context import Channel, Context, Origin
 from twostep.web.client_ip import Network, client_ip
 from twostep.web.metrics import Metrics
 from twostep.web.ratelimit import RateLimits
@@ -71,9 +71,15 @@ Ctx = Annotated[Context, Depends(get_context)]
 
 
 def get_origin(request: Request, state: State) -> Origin:
+    """The client address (trusted proxies only), user agent, and channel of a request.
+
+    The JSON API under ``/api/`` is the ``api`` channel; everything else is a page.
+    """
     peer = request.client.host if request.client else None
     ip = client_ip(peer, request.headers.get("x-forwarded-for"), state.trusted_proxies)
-    return Origin(ip=ip, user_agent=request.headers.get("user-agent", "")[:512] or None)
+    channel: Channel = "api" if request.url.path.startswith("/api/") else "page"
+    user_agent = request.headers.get("user-agent", "")[:512] or None
+    return Origin(ip=ip, user_agent=user_agent, channel=channel)
 
 
 RequestOrigin = Annotated[Origin, Depends(get_origin)]

@@ -178,3 +178,40 @@ def test_the_dev_mailbox_shows_mail_with_links_to_this_site_only(
     assert token is not None
     cleared = site.client.post("/dev/mailbox/clear", data={"csrf_token": token.group(1)})
     assert cleared.status_code == 200 and "No emails yet" in cleared.text
+
+
+def test_the_page_cookie_and_api_refresh_tokens_are_kept_apart(site: Site) -> None:
+    """A browser's session cookie is not an API refresh token, nor the other way round."""
+    site.signed_up()
+    cookie = site.client.cookies.get("__Host-twostep")
+    assert cookie
+    refused = site.client.post("/api/v1/auth/refresh", json={"refresh_token": cookie})
+    assert refused.status_code == 401
+    assert site.get("/account").status_code == 200  # and the cookie still works in its browser
+
+    site.next_step()
+    challenge = site.client.post(
+        "/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
+    ).json()
+    tokens = site.client.post(
+        "/api/v1/auth/login/verify",
+        json={"challenge_id": challenge["challenge_id"], "code": site.code()},
+    ).json()
+    thief = site.other_browser()
+    thief.client.cookies.set("__Host-twostep", tokens["refresh_token"])
+    assert thief.get("/account").headers["location"].startswith("/login")
+
+
+def test_a_step_up_gives_the_browser_a_new_session_cookie(site: Site) -> None:
+    site.signed_up()
+    before = site.client.cookies.get("__Host-twostep")
+    stepped = site.submit(
+        "/step-up", {"code": site.code(), "next": "/account"}, form_page="/step-up"
+    )
+    assert stepped.headers["location"] == "/account"
+    after = site.client.cookies.get("__Host-twostep")
+    assert after and after != before
+    assert site.get("/account/backup-codes").status_code == 200  # elevated, on the new cookie
+    copy = site.other_browser()
+    copy.client.cookies.set("__Host-twostep", str(before))
+    assert copy.get("/account").headers["location"].startswith("/login")

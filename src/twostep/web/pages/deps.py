@@ -41,7 +41,7 @@ def get_browser_principal(
     token = session_token(request, pages)
     if token is None:
         return None
-    session = refresh.session_for_refresh_token(state.ctx, token)
+    session = refresh.session_for_refresh_token(state.ctx, token, channel="page")
     if session is None:
         return None
     try:

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from twostep.errors import InvalidInput, TwostepError
-from twostep.services import accounts, devices, elevation, recovery, sessions
+from twostep.services import accounts, devices, elevation, recovery, refresh, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
+from twostep.web.pages.deps import FullUser, PagesDep, require_elevated, session_token
 from twostep.web.pages.enroll import backup_codes_page
-from twostep.web.pages.flow import factor_values, form_error
+from twostep.web.pages.flow import factor_values, form_error, start_session
 from twostep.web.pages.routing import PageRedirect, PageRoute, safe_next
 
 __all__ = ["require_elevated", "router"]
@@ -79,15 +79,17 @@ def step_up_submit(
         if not values["has_device"]:
             state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
             elevation.elevate_with_password(state.ctx, principal, password[:1024], origin)
-            return pages.redirect(safe_next(next_url))
-        if totp_code is None and backup is None:
-            raise InvalidInput("code", "Enter the code from your authenticator app.")
-        state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
-        with state.count("elevate"):
-            elevation.elevate(state.ctx, principal, origin, code=totp_code, backup_code=backup)
+        else:
+            if totp_code is None and backup is None:
+                raise InvalidInput("code", "Enter the code from your authenticator app.")
+            state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
+            with state.count("elevate"):
+                elevation.elevate(state.ctx, principal, origin, code=totp_code, backup_code=backup)
+        # The elevated session gets a new cookie: a copy of the old one elevates nothing.
+        renewed = refresh.rotate(state.ctx, session_token(request, pages) or "", origin)
     except TwostepError as exc:
         return form_error(pages, request, "step_up.html", values, exc, principal=principal)
-    return pages.redirect(safe_next(next_url))
+    return start_session(pages, state, renewed, safe_next(next_url))
 
 
 def _confirm(
