@@ -219,3 +219,18 @@ def test_no_token_code_or_password_reaches_the_audit_log_or_the_tables(
         assert not [s for s in secrets if s in repr(event)], event
     at_rest = [token, NEW_PASSWORD, PASSWORD, enrolled.secret, *enrolled.backup_codes]
     assert not [s for s in at_rest if s in dump]  # a 6-digit code could match hex by chance
+
+
+def test_a_reset_link_gets_the_owner_past_a_password_lock(
+    ctx: Context, make_user: Callable[..., users.User], mailer: MemoryMailer
+) -> None:
+    """Someone locked the password step with guesses; the owner's reset link still works,
+    and the new password signs in at once (DESIGN §4.3)."""
+    make_user()
+    for _ in range(ctx.settings.password_lockout_threshold):
+        with pytest.raises((InvalidCredentials, TooManyAttempts)):
+            login.login(ctx, ALICE, "an attacker's guess", ORIGIN)
+    with pytest.raises(TooManyAttempts):
+        login.login(ctx, ALICE, PASSWORD, ORIGIN)
+    reset.complete_reset(ctx, requested(ctx, mailer), NEW_PASSWORD, ORIGIN)
+    assert signs_in(ctx, NEW_PASSWORD)
