@@ -9,6 +9,8 @@ password policy cannot be written in JSON Schema, so their 422 answers are corre
 
 Operations that end or disarm the fuzzing sessions (logout, revoking sessions, turning 2FA
 off, admin actions on the admin's own account) run in a second pass with fresh sessions.
+A stateful pass then follows the links schemathesis infers between operations (a device
+created, then renamed and removed; a user listed, then read and acted on), as the admin.
 """
 
 from __future__ import annotations
@@ -194,3 +196,43 @@ def test_operations_that_end_sessions_run_last_with_fresh_sessions(cast: Cast) -
         sent += _fuzz(cast, [operation])
     print(f"closing pass: {len(closing)} operations, {sent} cases, "
           f"{time.monotonic() - started:.1f}s")  # fmt: skip
+
+
+STATEFUL_STEPS = 20
+STATEFUL_SCENARIOS = 40
+
+
+def test_stateful_workflows_hold_up(cast: Cast) -> None:
+    """Chains of calls fed by earlier answers: every step documented, valid, never a 5xx."""
+    started = time.monotonic()
+    cast.admin = enrolled(cast.api, "stateful-admin@example.com", admin=True)
+    headers = {"Authorization": f"Bearer {cast.admin.token}"}
+    client = cast.api.client
+    steps = 0
+    workflow: Any = _schema(cast).as_state_machine()
+
+    class SignedIn(workflow):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"session": client, "headers": headers}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            nonlocal steps
+            steps += 1
+            super().after_call(response, case)
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            case.validate_response(
+                response, excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs
+            )
+
+    assert len(SignedIn.bundles) >= 3  # links were inferred: devices, users, sessions
+    SignedIn.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None,
+            database=None, derandomize=True, suppress_health_check=list(HealthCheck),
+        )
+    )  # fmt: skip
+    assert steps >= STATEFUL_SCENARIOS
+    print(f"stateful pass: {steps} calls, {time.monotonic() - started:.1f}s")
