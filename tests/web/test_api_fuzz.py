@@ -211,7 +211,7 @@ def test_stateful_workflows_hold_up(cast: Cast) -> None:
     steps = 0
     workflow: Any = _schema(cast).as_state_machine()
 
-    class SignedIn(workflow):  # type: ignore[misc, valid-type]
+    class SignedIn(workflow):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"session": client, "headers": headers}
 
