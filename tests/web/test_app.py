@@ -48,3 +48,22 @@ def test_readyz_reports_a_schema_behind(tmp_path: Path) -> None:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["database"] == "schema behind"
+
+
+def test_docs_are_served_from_the_package_under_a_strict_csp(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        page = client.get("/docs")
+        bundle = client.get("/docs/assets/swagger-ui-bundle.js")
+        licence = client.get("/docs/assets/LICENSE")
+        unknown = client.get("/docs/assets/index.html")
+        redoc = client.get("/redoc")
+        init = client.get("/static/docs-init.js")
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "http" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "https:" not in csp
+    assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("text/javasc")
+    assert "Apache License" in licence.text
+    assert unknown.status_code == 404
+    assert redoc.status_code == 404
+    assert init.status_code == 200 and "SwaggerUIBundle" in init.text

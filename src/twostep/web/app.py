@@ -23,6 +23,7 @@ from twostep.web import errors, schemas
 from twostep.web.api import account, admin, auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
+from twostep.web.docs import install_docs
 from twostep.web.metrics import Metrics, ObserveRequests, scrape_allowed
 from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         version=__version__,
         description="Self-hostable TOTP two-factor authentication.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.twostep = state
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     api.include_router(wellknown.router)
     app.include_router(api)
     app.include_router(wellknown.router, include_in_schema=False)
+    install_docs(app)
     install_pages(app, state)
     install_admin_pages(app, state)
 
