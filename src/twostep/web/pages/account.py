@@ -24,6 +24,8 @@ from twostep.web.pages.routing import PageRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 TextField = Annotated[str, Form()]
+LOW_BACKUP_CODES = 3
+"""At or below this many unused backup codes, the account page asks for new ones."""
 
 
 @router.get("/")
@@ -51,12 +53,29 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
         "pending": [d for d in found if d.status != "active"],
         "two_factor": bool(active),
         "backup": recovery.backup_status(ctx, principal),
+        "low_backup": LOW_BACKUP_CODES,
         "sessions": live,
         "current_session": principal.session.id,
         "elevated_for": elevated_for,
         "mfa_required": ctx.settings.mfa == "required",
         "email_verified": principal.user.email_verified_at is not None,
     }
+
+
+def account_notice(key: str | None, backup: recovery.BackupStatus) -> str | None:
+    """The notice named in the query, in words that fit what the account holds now.
+
+    Counts come from the account, never from the query: ``?notice=backup-used&left=99``
+    shows the real number of codes left.
+    """
+    if key == "backup-used":
+        left = backup.remaining
+        if left == 0:
+            return "You signed in with your last backup code. Make new ones now."
+        codes = "backup code" if left == 1 else "backup codes"
+        nudge = " — make new ones" if left <= LOW_BACKUP_CODES else ""
+        return f"You signed in with a backup code. {left} {codes} left{nudge}."
+    return notice(key)
 
 
 def render_account(
@@ -68,7 +87,8 @@ def render_account(
     error: TwostepError | None = None,
 ) -> Response:
     values = account_values(state, principal)
-    values["notice"] = notice(request.query_params.get("notice"))
+    backup = recovery.backup_status(state.ctx, principal)
+    values["notice"] = account_notice(request.query_params.get("notice"), backup)
     if error is None:
         return pages.render(request, "account.html", values, principal=principal)
     return form_error(pages, request, "account.html", values, error, principal=principal)

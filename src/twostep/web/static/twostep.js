@@ -87,6 +87,19 @@
     button.addEventListener("click", () => window.print());
   }
 
+  /* Backup codes: the download and the printout carry the day they were made (the reader's). */
+  for (const link of document.querySelectorAll("a[data-download-codes]")) {
+    const now = new Date();
+    const today = now.toLocaleDateString(undefined, { dateStyle: "long" });
+    const iso = [now.getFullYear(), now.getMonth() + 1, now.getDate()]
+      .map((part) => String(part).padStart(2, "0")).join("-");
+    const text = link.dataset.downloadCodes.replace("{date}", `${today} (${iso})`);
+    link.href = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
+    link.download = `${link.dataset.downloadName}-${iso}.txt`;
+    for (const slot of document.querySelectorAll("[data-today]")) slot.textContent = today;
+    for (const line of document.querySelectorAll("[data-today-line]")) line.hidden = false;
+  }
+
   /* Dates in the reader's own time zone and language. */
   for (const time of document.querySelectorAll("time[data-local]")) {
     const when = new Date(time.getAttribute("datetime"));
