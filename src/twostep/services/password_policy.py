@@ -68,5 +68,9 @@ def check(password: str, *, email: str | None = None) -> None:
 
 
 def _built_from_email(password: str, email: str) -> bool:
+    """The address itself, or its local part alone (``robin@example.com`` → ``robin…``).
+
+    Only those: a long passphrase that happens to start with the person's name is fine.
+    """
     local = email.partition("@")[0]
-    return password == email or (len(local) >= 4 and password.startswith(local))
+    return password.strip() in (email, local)

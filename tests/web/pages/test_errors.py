@@ -93,7 +93,7 @@ def test_dead_reset_and_verification_links_explain_themselves(site: Site) -> Non
     posted = site.submit("/reset-password", {"token": "nope", "password": PASSWORD})
     assert posted.status_code == 400
     link = site.get("/verify-email?token=abc.def")
-    assert link.status_code == 400 and "invalid or has expired" in link.text
+    assert link.status_code == 400 and "already used or has expired" in link.text
 
 
 def test_service_errors_on_account_pages_become_messages(site: Site) -> None:

@@ -62,7 +62,9 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
     }
 
 
-def account_notice(key: str | None, backup: recovery.BackupStatus) -> str | None:
+def account_notice(
+    key: str | None, backup: recovery.BackupStatus, *, two_factor: bool
+) -> str | None:
     """The notice named in the query, in words that fit what the account holds now.
 
     Counts come from the account, never from the query: ``?notice=backup-used&left=99``
@@ -75,6 +77,11 @@ def account_notice(key: str | None, backup: recovery.BackupStatus) -> str | None
         codes = "backup code" if left == 1 else "backup codes"
         nudge = " — make new ones" if left <= LOW_BACKUP_CODES else ""
         return f"You signed in with a backup code. {left} {codes} left{nudge}."
+    if key == "email-verified" and not two_factor:
+        return (
+            "Your email address is confirmed. Next, set up two-step verification below: "
+            "it keeps your account safe even if someone learns your password."
+        )
     return notice(key)
 
 
@@ -88,7 +95,9 @@ def render_account(
 ) -> Response:
     values = account_values(state, principal)
     backup = recovery.backup_status(state.ctx, principal)
-    values["notice"] = account_notice(request.query_params.get("notice"), backup)
+    values["notice"] = account_notice(
+        request.query_params.get("notice"), backup, two_factor=bool(values["two_factor"])
+    )
     if error is None:
         return pages.render(request, "account.html", values, principal=principal)
     return form_error(pages, request, "account.html", values, error, principal=principal)

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, Response
 
-from twostep.errors import InvalidInput, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, TwostepError
 from twostep.services import accounts, password_policy
 from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
@@ -30,6 +30,20 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 advice_router = APIRouter(include_in_schema=False)
 
 TextField = Annotated[str, Form()]
+
+WRONG_EMAIL_CODE = (
+    "That code didn't work. Check the code in your email and try again, or ask for a new one below."
+)
+USED_LINK = "This link was already used or has expired."
+
+
+def _in_email_terms(exc: TwostepError) -> TwostepError:
+    """A wrong code here came by email, not from an authenticator app: say so."""
+    if isinstance(exc, InvalidCode) and exc.message == exc.default_message:
+        return InvalidCode(WRONG_EMAIL_CODE, reason=exc.reason, attempts_left=exc.attempts_left)
+    if isinstance(exc, InvalidCode) and "link" in exc.message:
+        return InvalidCode(USED_LINK, reason=exc.reason)
+    return exc
 
 
 @router.get("/register")
@@ -101,7 +115,13 @@ def verify_email_page(
             return form_error(pages, request, "verify_email.html", values, exc, principal=principal)
         except TwostepError as exc:
             values.pop("token")
-            response = form_error(pages, request, "verify_email.html", values, exc)
+            if principal is not None and principal.user.email_verified_at is not None:
+                values["already_verified"] = True
+            values["used_link"] = True
+            response = form_error(
+                pages, request, "verify_email.html", values, _in_email_terms(exc),
+                principal=principal,
+            )  # fmt: skip
             response.status_code = 400
             return response
         return pages.redirect(_after_verification(state, principal, done.email))
@@ -144,6 +164,7 @@ def verify_email_submit(
     except TwostepError as exc:
         if isinstance(exc, InvalidInput) and exc.field == "password":
             values["ask_password"] = True
+        exc = _in_email_terms(exc)
         return form_error(pages, request, "verify_email.html", values, exc, principal=principal)
     return pages.redirect(_after_verification(state, principal, done.email))
 
