@@ -20,6 +20,8 @@ Invariants:
 
 from __future__ import annotations
 
+import hmac
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -206,6 +208,10 @@ def change_password(
     sessions.require_full(principal)
     sessions.require_elevated(principal, at)
     user = _check_password(ctx, principal.user.id, current_password, origin)
+    if _same_password(current_password, new_password):
+        raise InvalidInput(
+            "new_password", "That is your current password. Choose a new one you haven't used."
+        )
     password_policy.check(new_password, email=user.email)
     new_hash = ctx.passwords.hash(new_password)
     at = ctx.clock.now()
@@ -305,6 +311,13 @@ def confirm_email_change(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _same_password(current: str, new: str) -> bool:
+    """Whether ``new`` is ``current`` in the form the hasher stores (NFKC)."""
+    return hmac.compare_digest(
+        unicodedata.normalize("NFKC", current).encode(), unicodedata.normalize("NFKC", new).encode()
+    )
 
 
 def _password_key(ctx: Context, email: str) -> str:

@@ -18,7 +18,7 @@ from twostep.store._sql import clip
 from twostep.store.db import Tx
 from twostep.store.tables import audit_events
 
-__all__ = ["FORBIDDEN_DETAIL_KEYS", "AuditEvent", "count", "query", "record"]
+__all__ = ["FORBIDDEN_DETAIL_KEYS", "AuditEvent", "count", "for_user", "query", "record"]
 
 FORBIDDEN_DETAIL_KEYS = frozenset(
     {
@@ -152,3 +152,10 @@ def count(
         .where(*_filters(event, user_id, actor_id, outcome, since, until))
     )
     return int(tx.execute(stmt).scalar_one())
+
+
+def for_user(
+    tx: Tx, user_id: str, *, events: Sequence[str] | None = None, limit: int = 20
+) -> list[AuditEvent]:
+    """The newest events about ``user_id`` (their own rows only), optionally of ``events``."""
+    return query(tx, user_id=user_id, event=events, limit=limit)

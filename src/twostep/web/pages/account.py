@@ -7,14 +7,18 @@ a fresh code first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from twostep.errors import TwostepError
+from twostep.mail.useragent import describe_agent, shown_ip
 from twostep.services import devices, recovery, sessions
 from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages import activity, email_change
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep
 from twostep.web.pages.flow import form_error, notice
@@ -25,6 +29,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 TextField = Annotated[str, Form()]
 LOW_BACKUP_CODES = 3
+RECENT_ACTIVITY = 6
 """At or below this many unused backup codes, the account page asks for new ones."""
 
 
@@ -34,6 +39,34 @@ def home(request: Request, pages: PagesDep, principal: MaybeUser) -> Response:
     if principal is not None:
         return pages.redirect("/account" if principal.session.purpose == "full" else "/enroll")
     return pages.render(request, "home.html")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A sign-in as the account page shows it: browser, address, last activity."""
+
+    id: str
+    browser: str
+    ip: str | None
+    signed_in: datetime
+    last_active: datetime
+    current: bool
+
+
+def session_rows(found: list[sessions.UserSession], current: str) -> list[SessionRow]:
+    """This browser first, then the most recently active."""
+    rows = [
+        SessionRow(
+            id=s.id,
+            browser=describe_agent(s.user_agent) or "Unknown browser",
+            ip=shown_ip(s.ip),
+            signed_in=s.created_at,
+            last_active=s.last_seen_at or s.created_at,
+            current=s.id == current,
+        )
+        for s in found
+    ]
+    return sorted(rows, key=lambda row: (not row.current, -row.last_active.timestamp()))
 
 
 def account_values(state: State, principal: sessions.Principal) -> dict[str, object]:
@@ -54,7 +87,8 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
         "two_factor": bool(active),
         "backup": recovery.backup_status(ctx, principal),
         "low_backup": LOW_BACKUP_CODES,
-        "sessions": live,
+        "sessions": session_rows(live, principal.session.id),
+        "activity": activity.recent(ctx, principal, RECENT_ACTIVITY),
         "current_session": principal.session.id,
         "elevated_for": elevated_for,
         "mfa_required": ctx.settings.mfa == "required",
@@ -77,6 +111,11 @@ def account_notice(
         codes = "backup code" if left == 1 else "backup codes"
         nudge = " — make new ones" if left <= LOW_BACKUP_CODES else ""
         return f"You signed in with a backup code. {left} {codes} left{nudge}."
+    if key == "email-changed":
+        return (
+            "Your email address was changed. Sign in with the new one from now on; "
+            "we told the old address too."
+        )
     if key == "email-verified" and not two_factor:
         return (
             "Your email address is confirmed. Next, set up two-step verification below: "
@@ -162,3 +201,7 @@ def revoke_other_sessions(
     """Sign every other session out."""
     sessions.revoke_others(state.ctx, principal, origin)
     return pages.redirect("/account?notice=sessions-revoked#sessions")
+
+
+router.include_router(email_change.router)
+router.include_router(activity.router)
