@@ -1,14 +1,22 @@
 # twostep: the two commands of the README, and the checks CI runs.
-.PHONY: run test check fmt bench sync
+.PHONY: run test check fmt bench sync sync-runtime
 
 UV ?= uv
+# `make run PORT=8001 HOST=127.0.0.1`: empty means the settings' default (127.0.0.1:8000).
+PORT ?=
+HOST ?=
 
 sync:
 	@scripts/ensure-tools.sh
 	$(UV) sync --frozen
 
-run: sync
-	$(UV) run --frozen twostep serve
+# The service alone: no test or lint tool chain.
+sync-runtime:
+	@scripts/ensure-tools.sh
+	$(UV) sync --frozen --no-dev
+
+run: sync-runtime
+	$(UV) run --frozen --no-dev twostep serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test:
 	@scripts/ensure-tools.sh --test

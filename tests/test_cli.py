@@ -22,6 +22,8 @@ from typer.testing import CliRunner
 from tests.support.tools import need_binary
 from twostep.cli import app as cli_app
 from twostep.cli import server_options
+from twostep.clock import SystemClock
+from twostep.mail.outbox import Outbox
 from twostep.otp.uri import parse_uri
 from twostep.security import Keyring
 from twostep.store.tables import audit_events
@@ -244,7 +246,9 @@ def uvicorn_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[s
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda **options: calls.append(options))
     monkeypatch.setenv("TWOSTEP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("TWOSTEP_HOST", raising=False)
+    for name in ("TWOSTEP_HOST", "TWOSTEP_PORT", "TWOSTEP_PUBLIC_URL"):
+        monkeypatch.setenv(name, "")  # recorded, so what serve sets for its workers is undone
+        monkeypatch.delenv(name)
     return calls
 
 
@@ -283,10 +287,77 @@ def test_development_serves_on_loopback(
 
 
 def test_production_serves_on_any_address(
-    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TWOSTEP_ENV", "production")
     monkeypatch.setenv("TWOSTEP_PUBLIC_URL", "https://auth.example.test")
+    monkeypatch.setenv("TWOSTEP_SMTP_URL", "smtp+starttls://mail.example.test")
+    keyring = tmp_path / "keyring.json"
+    Keyring.generate(signing=True).save(keyring)
+    monkeypatch.setenv("TWOSTEP_KEYRING", str(keyring))
     result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0"])  # noqa: S104
     assert result.exit_code == 0, result.output
     assert [call["host"] for call in uvicorn_runs] == ["0.0.0.0"]  # noqa: S104
+
+
+def test_serve_builds_links_for_the_port_it_serves(served: str, tmp_path: Path) -> None:
+    """``twostep serve --port N`` in development: mail links point at port N, not 8000."""
+    response = httpx.post(
+        f"{served}/api/v1/auth/register",
+        json={"email": "port@example.com", "password": "a long enough passphrase"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    outbox = Outbox(tmp_path / "data" / "outbox", SystemClock())
+    deadline = time.monotonic() + 20
+    while not (found := [m for m in outbox.list(10) if m.to == "port@example.com"]):
+        assert time.monotonic() < deadline, "no verification mail"
+        time.sleep(0.05)
+    assert f"{served}/verify-email?token=" in found[0].text
+
+
+def test_serve_prints_where_to_go_and_what_to_run(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "development")
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "8001"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8001/\n" in result.stdout
+    assert "http://127.0.0.1:8001/dev/mailbox" in result.stdout
+    assert str((tmp_path / "data").resolve()) in result.stdout
+    assert "uv run twostep users create --admin" in result.stdout
+    assert os.environ["TWOSTEP_PORT"] == "8001"  # what the worker builds its links from
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        (["migrate"], "TWOSTEP_TRUSTED_PROXIES", "nope"),
+        (["migrate"], "TWOSTEP_PORT", "eighty"),
+        (["migrate"], "TWOSTEP_METRICS_TOKEN", "short"),
+        (["serve"], "TWOSTEP_TRUSTED_PROXIES", "nope"),
+        (["serve"], "TWOSTEP_ENV", "prod"),
+        (["users", "create", "a@b.test"], "TWOSTEP_TRUSTED_PROXIES", "nope"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_status_2(
+    tmp_path: Path, command: list[str], variable: str, value: str
+) -> None:
+    env = {**os.environ, "TWOSTEP_DATA_DIR": str(tmp_path / "data"), variable: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "twostep", *command],
+        capture_output=True, text=True, env=env, timeout=60, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {variable}: "), result.stderr
+    assert f"(e.g. {variable}=" in lines[0]
+
+
+def test_an_empty_setting_is_unset(tmp_path: Path) -> None:
+    env = {**os.environ, "TWOSTEP_DATA_DIR": str(tmp_path / "data"), "TWOSTEP_TRUSTED_PROXIES": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "twostep", "migrate"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr

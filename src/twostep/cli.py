@@ -7,6 +7,7 @@ traceback.
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 import time
 from enum import StrEnum
@@ -15,8 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from twostep.config import Settings
-from twostep.errors import TwostepError
+from twostep.config import Settings, load_settings
+from twostep.errors import ConfigurationError, TwostepError
 
 app = typer.Typer(
     name="twostep",
@@ -40,9 +41,19 @@ LOG_CONFIG: dict[str, object] = {
 
 
 def fail(message: str) -> None:
-    """Print ``message`` as one line on stderr and exit with status 2."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``message`` on stderr, ``error:`` before each line, and exit with status 2."""
+    for line in message.splitlines() or [""]:
+        typer.echo(f"error: {line}", err=True)
     raise typer.Exit(2)
+
+
+def settings(**values: Any) -> Settings:
+    """The settings from the environment; a bad variable is one line each, then exit 2."""
+    try:
+        return load_settings(**values)
+    except ConfigurationError as exc:
+        fail(exc.message)
+        raise  # unreachable: fail() exits
 
 
 def is_loopback(host: str) -> bool:
@@ -94,26 +105,57 @@ def serve(
     """Start the twostep service (127.0.0.1:8000, SQLite in ./data by default)."""
     import uvicorn
 
-    settings = Settings()
-    bind_host = host or settings.host
-    bind_port = port or settings.port
-    if settings.is_development and not is_loopback(bind_host) and not allow_remote_dev:
+    from twostep.services.context import build_context
+
+    configured = settings()
+    bind_host = host or configured.host
+    bind_port = port or configured.port
+    if configured.is_development and not is_loopback(bind_host) and not allow_remote_dev:
         fail(
             f"development mode serves its mailbox (every code and link) to anyone who reaches "
             f"{bind_host}; bind a loopback address, set TWOSTEP_ENV=production, "
             "or pass --allow-remote-dev"
         )
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    typer.echo(f"twostep ({settings.env}) on http://{bind_host}:{bind_port}")
-    if settings.is_development:
-        typer.echo(
-            "development mode: database and keyring in "
-            f"{settings.data_dir.resolve()}, mail goes to the outbox there.\n"
-            "Create the first admin with: twostep users create --admin you@example.com"
-        )
-        if not is_loopback(bind_host):
-            typer.echo(f"warning: the dev mailbox is reachable from {bind_host}", err=True)
+    # The workers read their settings from the environment: hand them the address actually
+    # served, so development links (built from host and port) point at this server.
+    os.environ["TWOSTEP_HOST"] = bind_host
+    os.environ["TWOSTEP_PORT"] = str(bind_port)
+    served = settings()
+    served.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:  # keyring, mail and OTP provider: a mistake is one line now, not a worker traceback
+        build_context(served).db.dispose()
+    except ConfigurationError as exc:
+        fail(exc.message)
+    typer.echo(banner(served, bind_host, bind_port))
+    if served.is_development and not is_loopback(bind_host):
+        typer.echo(f"warning: the dev mailbox is reachable from {bind_host}", err=True)
     uvicorn.run(**server_options(bind_host, bind_port, workers))
+
+
+def banner(settings: Settings, host: str, port: int) -> str:
+    """What ``twostep serve`` prints first: where it listens, where to go, where data is."""
+    from sqlalchemy.engine import make_url
+
+    from twostep import __version__
+
+    listen = f"[{host}]" if ":" in host else host
+    origin = settings.public_url.rstrip("/")
+    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    lines = [
+        f"twostep {__version__} ({settings.env}) listening on http://{listen}:{port}",
+        f"  open        {origin}/",
+        f"  API docs    {origin}/docs",
+        f"  database    {database}",
+    ]
+    if settings.is_development:
+        lines += [
+            f"  data        {settings.data_dir.resolve()} (database, keyring, outbox)",
+            f"  mailbox     {origin}/dev/mailbox (every mail sent in development)",
+        ]
+    elif settings.keyring and not settings.keyring.lstrip().startswith("{"):
+        lines.append(f"  keyring     {settings.keyring}")
+    lines.append("First admin: uv run twostep users create --admin you@example.com")
+    return "\n".join(lines)
 
 
 class HashName(StrEnum):
@@ -204,11 +246,12 @@ def keys_rotate(
     from twostep.services.context import build_context
     from twostep.services.operations import rekey_secrets
 
+    configured = settings()
     if not path.is_file():
         fail(f"{path} is not a keyring file")
     keyring = Keyring.load(path).rotated()
     keyring.save(path, overwrite=True)  # the old keys stay in the ring: nothing is unreadable
-    report = rekey_secrets(build_context(Settings(), keyring=keyring))
+    report = rekey_secrets(build_context(configured, keyring=keyring))
     typer.echo(
         f"new primary key {report.primary_key_id}; re-encrypted {report.reencrypted} secrets"
     )
@@ -219,9 +262,9 @@ def migrate() -> None:
     """Create or upgrade the database schema to this version."""
     from twostep.store import migrate as migrations
 
-    settings = Settings()
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    url = settings.resolved_database_url
+    configured = settings()
+    configured.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    url = configured.resolved_database_url
     migrations.upgrade(url)
     typer.echo(f"database at revision {migrations.current_revision(url)}")
 
@@ -244,13 +287,13 @@ def users_create(
     from twostep.services.context import build_context
     from twostep.services.operations import create_user, prepare_database
 
+    configured = settings()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = Settings()
-    ctx = build_context(settings)
-    prepare_database(settings, ctx.db)
+    ctx = build_context(configured)
+    prepare_database(configured, ctx.db)
     user = create_user(ctx, email, password, admin=admin)
     typer.echo(f"created {user.role} {user.email} ({user.id})")
 
@@ -260,5 +303,6 @@ def main() -> None:
     try:
         app()
     except TwostepError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
+        for line in exc.message.splitlines():
+            typer.echo(f"error: {line}", err=True)
         raise SystemExit(2) from None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from twostep import __version__
-from twostep.config import Settings
+from twostep.config import Settings, load_settings
 from twostep.errors import Unauthenticated
 from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
@@ -45,7 +45,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
     """Build a twostep ASGI application for ``settings`` (read from the environment if None)."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     ctx = context or build_context(settings)
     mail_queue = MailQueue(ctx.deliver)
     if context is None:  # an injected context keeps its own choice (tests read mail at once)
