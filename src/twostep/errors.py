@@ -89,10 +89,26 @@ class InvalidCredentials(TwostepError):
 
 
 class InvalidCode(TwostepError):
-    """A one-time code, backup code or token was wrong, used, or expired."""
+    """A one-time code, backup code or token was wrong, used, or expired.
+
+    ``reason`` says which, when the service knows: ``"already_used"`` (the code's step, or the
+    backup code, was spent already), ``"wrong"``, or ``"expired"``. ``attempts_left`` counts
+    the tries before the account locks, when a lockout counter was charged.
+    """
 
     code = "INVALID_CODE"
     default_message = "The code is invalid or has already been used."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        reason: str | None = None,
+        attempts_left: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.attempts_left = attempts_left
+        super().__init__(message)
 
 
 class ChallengeExpired(TwostepError):
@@ -108,8 +124,11 @@ class TooManyAttempts(TwostepError):
     code = "TOO_MANY_ATTEMPTS"
     default_message = "Too many attempts. Please try again later."
 
-    def __init__(self, retry_after: int, message: str | None = None) -> None:
+    def __init__(
+        self, retry_after: int, message: str | None = None, *, locked: bool = False
+    ) -> None:
         self.retry_after = max(1, int(retry_after))
+        self.locked = locked
         super().__init__(message)
 
 

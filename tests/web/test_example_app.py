@@ -54,11 +54,19 @@ def test_step_up_dance_against_the_real_service(api: Api) -> None:
              json={"device_id": setup["device_id"], "code": api.code(secret)})  # fmt: skip
     api.clock.advance(30)
     challenge = api.post("/auth/login", json={"email": EMAIL, "password": PASSWORD}).json()
-    signed_in = api.post(
+    tokens = api.post(
         "/auth/login/verify",
         json={"challenge_id": challenge["challenge_id"], "code": api.code(secret)},
-    ).json()["access_token"]
+    ).json()
+    signed_in = tokens["access_token"]
     assert example.get("/dashboard", headers=bearer(signed_in)).status_code == 200
+    # A sign-in with a second factor counts as a step-up for the window (DESIGN §4.7) ...
+    assert example.post("/settings/danger", headers=bearer(signed_in)).status_code == 200
+    # ... and only for the window.
+    api.clock.advance(15 * 60)
+    signed_in = api.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).json()[
+        "access_token"
+    ]
     danger = example.post("/settings/danger", headers=bearer(signed_in))
     assert danger.status_code == 403 and danger.json()["error"]["code"] == "ELEVATION_REQUIRED"
 

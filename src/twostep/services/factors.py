@@ -118,10 +118,13 @@ def check(
         )  # fmt: skip
         return attempt.refusal(at)
 
-    proof = _try_code(tx, ctx, user.id, code, at) if code is not None else None
+    found: Proof | str = "wrong"
+    if code is not None:
+        found = _try_code(tx, ctx, user.id, code, at)
     if backup_code is not None:
-        proof = _try_backup(tx, ctx, user.id, backup_code, at)
-    if proof is not None:
+        found = _try_backup(tx, ctx, user.id, backup_code, at) or "wrong"
+    if isinstance(found, Proof):
+        proof = found
         throttle.succeed(tx, key)
         audit.record(
             tx, f"{purpose}.factor", "success", at=at, origin=origin, user_id=user.id,
@@ -137,10 +140,10 @@ def check(
     method = "otp" if code is not None else "backup"
     audit.record(
         tx, f"{purpose}.factor", "failure", at=at, origin=origin, user_id=user.id,
-        details={"method": method, "failures": state.failures},
+        details={"method": method, "failures": state.failures, "reason": found},
     )  # fmt: skip
     if not attempt.is_last:
-        return InvalidCode()
+        return refused_code(method, found, attempts_left=attempt.attempts_left)
     until = state.locked_until
     audit.record(
         tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
@@ -152,14 +155,38 @@ def check(
     return attempt.refusal(at)
 
 
-def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | None:
+MESSAGES: dict[tuple[str, str], str] = {
+    ("otp", "wrong"): "That authenticator code is not right. Check the app and try again.",
+    ("otp", "already_used"): "That code was just used. Wait for the next one in your app.",
+    ("backup", "wrong"): "That backup code is not right, or it was used already.",
+}
+
+
+def refused_code(method: str, reason: str, *, attempts_left: int | None = None) -> InvalidCode:
+    """The error for a refused factor: it names the factor and why (``wrong``, ``already_used``)."""
+    message = MESSAGES.get((method, reason), MESSAGES[(method, "wrong")])
+    return InvalidCode(message, reason=reason, attempts_left=attempts_left)
+
+
+def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | str:
+    """The proof for ``code``, or why it was refused: ``"already_used"`` or ``"wrong"``.
+
+    A code whose step is at or before a device's last accepted step (or that lost the race
+    for it) is a replay: the owner typed a code that just worked, so they are told to wait
+    for the next one rather than that the code is wrong.
+    """
+    reason = "wrong"
     for device in devices.list_for_user(tx, user_id, status="active"):
-        step = provider_for(ctx, device).verify(
-            decrypt_secret(ctx, device), code, at=at.timestamp(), after_step=device.last_used_step
-        )
+        provider, secret = provider_for(ctx, device), decrypt_secret(ctx, device)
+        step = provider.verify(secret, code, at=at.timestamp(), after_step=device.last_used_step)
         if step is not None and devices.advance_step(tx, device.id, step, at):
             return Proof("otp", device_id=device.id)
-    return None
+        if step is not None or (
+            device.last_used_step is not None
+            and provider.verify(secret, code, at=at.timestamp()) is not None
+        ):
+            reason = "already_used"
+    return reason
 
 
 def _try_backup(tx: Tx, ctx: Context, user_id: str, backup_code: str, at: datetime) -> Proof | None:

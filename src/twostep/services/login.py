@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from twostep.errors import ChallengeExpired, InvalidCredentials, TwostepError
+from twostep.errors import ChallengeExpired, InvalidCredentials, TooManyAttempts, TwostepError
 from twostep.services import audit, factors, sessions, throttle
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
@@ -148,7 +148,11 @@ def complete(
         ):
             raise ChallengeExpired()
         attempts = challenges.register_attempt(tx, challenge.id)
-        if attempts is None or attempts > ctx.settings.challenge_attempts:
+        locked = throttle.locked_for(tx, throttle.otp_key(user.id), at)
+        if locked and (attempts is None or attempts > ctx.settings.challenge_attempts):
+            # A lock is the truth to tell, not an expired sign-in (§4.3).
+            error = TooManyAttempts(locked, throttle.LOCKED, locked=True)
+        elif attempts is None or attempts > ctx.settings.challenge_attempts:
             error = ChallengeExpired("Too many tries for this sign-in. Please start again.")
         else:
             outcome = factors.check(
@@ -171,3 +175,17 @@ def complete(
         raise error
     assert issued is not None  # noqa: S101 - every other path raised or set error
     return issued
+
+
+def challenge_lock(ctx: Context, challenge_id: str) -> int:
+    """Seconds until the account behind a live login challenge may try a code again (0: now).
+
+    For the code page, so a locked account sees when it unlocks instead of a form that can
+    only fail. An unknown or finished challenge reads as unlocked (the page then expires).
+    """
+    at = ctx.clock.now()
+    with ctx.db.transaction(readonly=True) as tx:
+        challenge = challenges.get(tx, challenge_id)
+        if challenge is None or challenge.purpose != "login":
+            return 0
+        return throttle.locked_for(tx, throttle.otp_key(challenge.user_id), at)

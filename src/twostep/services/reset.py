@@ -124,12 +124,17 @@ def complete_reset(
     *,
     code: str | None = None,
     backup_code: str | None = None,
-) -> None:
+) -> sessions.IssuedSession | None:
     """Set a new password with the emailed token (and a factor when the account has 2FA).
 
     Order: token → factor present → policy → hash (no transaction open) → factor check →
     consume the token. A refused factor commits its failure count but not the token, so the
     owner can retry; a lost race for the token rolls the factor back with it.
+
+    A reset that proved a second factor (link + code) signs the owner in: every earlier
+    session ends, and a new one starts with ``amr`` ``["email", <method>]``, elevated like
+    any sign-in with a second factor (§4.7). A reset by link alone (no device) returns
+    ``None``: the owner signs in with the new password.
     """
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
@@ -147,6 +152,7 @@ def complete_reset(
     notices = factors.Notices()
     at = ctx.clock.now()
     error: TwostepError | None = None
+    issued: sessions.IssuedSession | None = None
     try:
         with ctx.db.transaction() as tx:
             method = "none"
@@ -169,6 +175,10 @@ def complete_reset(
                 if reset_tokens.consume(tx, token_hash(ctx, token), at) != user.id:
                     raise InvalidCode("This reset link is invalid or has expired.")
                 _apply(tx, ctx, user, new_hash, at, origin, method)
+                if method != "none":
+                    issued = sessions.start(
+                        tx, ctx, user, amr=["email", method], at=at, origin=origin
+                    )
     except InvalidCode:
         _record(ctx, "failure", user.id, origin, reason="token_race")
         raise
@@ -177,6 +187,7 @@ def complete_reset(
         raise error
     event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
     ctx.send(ctx.messages.password_reset_done(user.email, event=event))
+    return issued
 
 
 def _apply(

@@ -60,8 +60,12 @@ def start(
     """Open a session for ``user`` inside ``tx`` and audit it.
 
     ``amr`` names the methods this sign-in proved; when one is a second factor, the session
-    records ``second_factor_at`` so tokens can say how fresh it is (DESIGN §4.12).
+    records ``second_factor_at`` so tokens can say how fresh it is (DESIGN §4.12), and it is
+    elevated from ``at`` for the elevation window: the code just typed counts as the step-up,
+    so the first sensitive change does not ask for another one (§4.7).
     """
+    second_factor = proves_second_factor(amr)
+    elevated_until = at + timedelta(minutes=ctx.settings.elevation_minutes)
     token = new_token()
     session = store.create(
         tx,
@@ -73,7 +77,8 @@ def start(
         purpose=purpose,
         ip=origin.ip,
         user_agent=origin.user_agent,
-        second_factor_at=at if proves_second_factor(amr) else None,
+        second_factor_at=at if second_factor else None,
+        elevated_until=elevated_until if second_factor else None,
         channel=origin.channel,
     )
     audit.record(

@@ -20,6 +20,8 @@ from twostep.config import Settings
 from twostep.errors import TooManyAttempts
 from twostep.store import Tx, throttles
 
+LOCKED = "Too many wrong attempts: this account is locked for now."
+"""The message of every refusal while a key is locked (a lock is never called expired)."""
 MAX_DOUBLINGS = 3
 """A lock grows to at most ``base * 2**3`` (two hours with the default 15 minutes)."""
 ESCALATION_SECONDS = 24 * 3600
@@ -63,9 +65,14 @@ class Attempt:
         """This attempt locked the key: if its check fails, the account is now locked."""
         return self.state.failures == self.policy.threshold
 
+    @property
+    def attempts_left(self) -> int:
+        """Checks still allowed before the key locks, once this attempt has failed."""
+        return max(0, self.policy.threshold - self.state.failures)
+
     def refusal(self, at: datetime) -> TooManyAttempts:
         """The error for an attempt refused (or failed) while the key is locked."""
-        return TooManyAttempts(max(1, self.state.retry_after(at)))
+        return TooManyAttempts(max(1, self.state.retry_after(at)), LOCKED, locked=True)
 
 
 def otp_key(user_id: str) -> str:

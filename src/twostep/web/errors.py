@@ -5,7 +5,8 @@ fault that is a domain error (a ciphertext the keyring cannot open, a mail serve
 provider that fails) answers 500 or 503 with a generic message; its detail is logged once,
 server-side, and never sent to the client.
 Every error body has the shape ``{"error": {"code": ..., "message": ...}}`` (plus ``field``
-for validation errors and ``Retry-After`` on 429). Nothing a client sends can produce a
+for validation errors, ``reason`` and ``attempts_left`` on a refused code, and ``Retry-After``
+with ``locked`` on 429 when an account lockout refused it). Nothing a client sends can produce a
 traceback: unexpected exceptions become a bare 500 with the same shape, logged server-side.
 """
 
@@ -107,8 +108,15 @@ def error_response(
     headers: dict[str, str] = {}
     if isinstance(exc, errors.InvalidInput):
         extra["field"] = exc.field
+    if isinstance(exc, errors.InvalidCode):
+        if exc.reason is not None:
+            extra["reason"] = exc.reason
+        if exc.attempts_left is not None:
+            extra["attempts_left"] = exc.attempts_left
     if isinstance(exc, errors.TooManyAttempts):
         extra["retry_after"] = exc.retry_after
+        if exc.locked:
+            extra["locked"] = True
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.ElevationRequired) and step_up_url:
         extra["step_up_url"] = step_up_url

@@ -338,6 +338,17 @@ class ErrorDetail(BaseModel):
     field: str | None = None
     retry_after: int | None = None
     step_up_url: str | None = None
+    reason: Literal["wrong", "already_used", "expired"] | None = Field(
+        default=None,
+        description="INVALID_CODE: why the code was refused; already_used means the step was "
+        "spent (wait for the next code in the app)",
+    )
+    attempts_left: int | None = Field(
+        default=None, description="INVALID_CODE: tries left before the account locks"
+    )
+    locked: bool | None = Field(
+        default=None, description="TOO_MANY_ATTEMPTS: the account is locked (not a rate limit)"
+    )
 
 
 class ErrorResponse(BaseModel):

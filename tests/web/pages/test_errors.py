@@ -42,17 +42,26 @@ def test_a_wrong_code_then_the_lockout_in_the_users_terms(site: Site) -> None:
     site.signed_up()
     site.submit("/logout", {})
     site.login()
+    hints = []
     for _ in range(4):
         wrong = site.submit("/login/2fa", {"code": "000000"}, form_page="/login/2fa")
-        assert wrong.status_code == 401 and "didn&#39;t work" in wrong.text
+        assert wrong.status_code == 401 and "authenticator code is not right" in wrong.text
+        hints.append(re.search(r"(\d) tr(?:y|ies) left", wrong.text))
+    # attempts left show once fewer than three remain
+    assert [h.group(1) if h else None for h in hints] == [None, None, "2", "1"]
     locked = site.submit("/login/2fa", {"code": "000000"}, form_page="/login/2fa")
     assert locked.status_code == 429
-    assert "try again in 15 minutes" in locked.text
+    assert "sign-in is locked for now" in locked.text and "It unlocks in" in locked.text
+    assert 'data-unlock="900"' in locked.text and 'name="code"' not in locked.text
+    assert "expired" not in locked.text.lower()
     assert locked.headers["retry-after"] == "900"
     site.clock.advance(60)
     site.login()
-    still = site.submit("/login/2fa", {"code": site.code()}, form_page="/login/2fa")
-    assert still.status_code == 429 and "try again in 14 minutes" in still.text
+    still = site.get("/login/2fa")
+    assert still.status_code == 429 and 'data-unlock="840"' in still.text
+    assert 'name="code"' not in still.text and "administrator" in still.text
+    refused = site.submit("/login/2fa", {"code": site.code()}, form_page="/login")
+    assert refused.status_code == 429 and 'data-unlock="840"' in refused.text
 
 
 def test_an_empty_code_is_asked_for_again(site: Site) -> None:
@@ -169,3 +178,17 @@ def test_typing_the_logout_address_asks_first(site: Site) -> None:
     page = site.get("/logout")
     assert page.status_code == 200 and "Sign out?" in page.text
     assert site.get("/account").status_code == 200
+
+
+def test_a_locked_password_step_says_when_it_unlocks_and_the_ways_out(site: Site) -> None:
+    site.signed_up()
+    site.submit("/logout", {})
+    threshold = site.settings.password_lockout_threshold
+    for _ in range(threshold - 1):
+        assert site.login(password="not the password").status_code == 401
+    locked = site.login(password="not the password")
+    assert locked.status_code == 429
+    seconds = site.settings.password_lockout_minutes * 60
+    assert f'data-unlock="{seconds}"' in locked.text and "<time datetime=" in locked.text
+    assert 'href="/forgot-password"' in locked.text and 'href="/login/email"' in locked.text
+    assert 'name="password"' not in locked.text and "expired" not in locked.text.lower()

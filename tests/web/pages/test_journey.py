@@ -73,7 +73,7 @@ def test_step_up_then_regenerate_then_sign_in_with_a_backup_code(site: Site) -> 
     wrong = site.submit(
         "/step-up", {"code": "000000", "next": "/account/backup-codes"}, form_page="/step-up"
     )
-    assert wrong.status_code == 401 and "didn&#39;t work" in wrong.text
+    assert wrong.status_code == 401 and "authenticator code is not right" in wrong.text
     stepped = site.submit(
         "/step-up", {"code": site.code(), "next": "/account/backup-codes"}, form_page="/step-up"
     )
@@ -114,12 +114,18 @@ def test_forgot_and_reset_with_link_and_code(site: Site) -> None:
     fields = {"token": token.group(1), "password": NEW_PASSWORD}
     missing = site.submit("/reset-password", fields, form_page=link)
     assert missing.status_code == 422
+    short = site.submit("/reset-password", {**fields, "code": "12345"}, form_page=link)
+    assert short.status_code == 422 and "Enter all 6 digits" in short.text
     wrong = site.submit("/reset-password", {**fields, "code": "000000"}, form_page=link)
-    assert wrong.status_code == 401 and "didn&#39;t work" in wrong.text
+    assert wrong.status_code == 401 and "authenticator code is not right" in wrong.text
     done = site.submit("/reset-password", {**fields, "code": site.code()}, form_page=link)
-    assert done.headers["location"] == "/login?notice=password-reset"
+    # link + code: signed in at once, and elevated (no second code for a sensitive change)
+    assert done.headers["location"] == "/account?notice=password-reset-in"
+    assert "You&#39;re signed in" in site.client.get("/account?notice=password-reset-in").text
+    assert site.get("/account/backup-codes").status_code == 200
     used = site.client.get(link)
     assert used.status_code == 400 and "Ask for a new link" in used.text
+    site.submit("/logout", {})
     site.next_step()
     assert site.login(password=NEW_PASSWORD).headers["location"] == "/login/2fa"
 

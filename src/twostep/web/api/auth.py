@@ -167,13 +167,30 @@ def reset_info(body: schemas.ResetCheck, state: State) -> schemas.ResetInfoRespo
     return schemas.ResetInfoResponse(requires_code=info.requires_code, methods=list(info.methods))
 
 
-@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
-def reset_password(body: schemas.ResetPassword, state: State, origin: RequestOrigin) -> Response:
-    """Set a new password with the emailed token plus a code when the account has 2FA."""
+@router.post(
+    "/password/reset",
+    response_model=schemas.TokenResponse,
+    responses={
+        200: {"description": "Reset with a code: the owner is signed in, elevated."},
+        204: {"description": "Reset by link alone (no second factor): sign in again."},
+    },
+)
+def reset_password(
+    body: schemas.ResetPassword, state: State, origin: RequestOrigin
+) -> schemas.TokenResponse | Response:
+    """Set a new password with the emailed token plus a code when the account has 2FA.
+
+    Every earlier session ends. A reset that proved a second factor (``code`` or
+    ``backup_code``) answers 200 with tokens of a new session, elevated for
+    ``ELEVATION_MINUTES`` like any sign-in with a second factor; a reset by link alone
+    answers 204 and the owner signs in with the new password.
+    """
     state.limits.hit("reset", ip=origin.ip or "", account=body.token[:64])
     with state.count("reset"):
-        reset.complete_reset(
+        issued = reset.complete_reset(
             state.ctx, body.token, body.new_password, origin,
             code=body.code, backup_code=body.backup_code,
         )  # fmt: skip
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    if issued is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return state.tokens.token_response(issued)

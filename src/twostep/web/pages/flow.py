@@ -11,6 +11,7 @@ a password, challenge included.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +20,8 @@ from starlette.responses import Response
 from twostep.errors import (
     ElevationRequired,
     EnrollmentRequired,
+    InvalidCode,
+    InvalidInput,
     TooManyAttempts,
     TwostepError,
     VerificationRequired,
@@ -32,12 +35,17 @@ from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import describe, safe_next, with_next
 
+ATTEMPTS_WARNING = 3
+"""Attempts left are shown once fewer than this many remain."""
+
 NOTICES: dict[str, str] = {
     "signed-out": "You have signed out.",
     "expired": "This sign-in attempt expired. Please sign in again.",
     "verified": "Your email address is confirmed. Sign in to continue.",
     "password-reset": "Your password was changed and every session was signed out. "
     "Sign in with your new password.",
+    "password-reset-in": "Your password was changed and every other session was signed out. "
+    "You're signed in.",
     "device-added": "Your new authenticator app is ready to use.",
     "device-removed": "The authenticator app was removed.",
     "device-renamed": "The authenticator app was renamed.",
@@ -52,6 +60,55 @@ NOTICES: dict[str, str] = {
 }
 
 
+def lock_values(
+    state: WebState, seconds: int, *, kind: str, backup_allowed: bool = False
+) -> dict[str, Any]:
+    """What a page shows about a lock: when it ends, and the truthful ways out.
+
+    ``kind`` is ``"otp"`` (the account's second-factor lock: every factor is refused until it
+    ends, so the ways out are waiting and an administrator) or ``"password"`` (a reset link,
+    or an emailed code followed by the second factor, gets the owner past it, DESIGN §4.3).
+    """
+    until = state.ctx.clock.now() + timedelta(seconds=seconds)
+    ways: list[dict[str, str]] = []
+    if kind == "otp":
+        title = "Too many wrong codes: sign-in is locked for now."
+        why = "This protects your account from someone guessing codes."
+        if backup_allowed:
+            ways.append({"text": "Without your phone? Once it unlocks, use a backup code."})
+        ways.append({"text": "Need in sooner? Ask your administrator to unlock your account."})
+    else:
+        title = "Too many wrong passwords: signing in with a password is locked for now."
+        why = "This protects your account from someone guessing passwords."
+        ways.append(
+            {"text": "Reset your password", "href": "/forgot-password",
+             "after": "— the emailed link gets you past this lock."}
+        )  # fmt: skip
+        ways.append(
+            {"text": "Email me a sign-in code", "href": "/login/email",
+             "after": "— then enter your authenticator code."}
+        )  # fmt: skip
+        ways.append({"text": "Still stuck? Ask your administrator to unlock your account."})
+    return {
+        "lock": {
+            "seconds": seconds,
+            "until_iso": until.isoformat(),
+            "until_text": until.strftime("%H:%M UTC"),
+            "title": title,
+            "why": why,
+            "ways": ways,
+        }
+    }
+
+
+def code_problem(exc: TwostepError) -> str | None:
+    """An extra line for a refused code: how many tries are left, once fewer than three."""
+    left = getattr(exc, "attempts_left", None)
+    if isinstance(exc, InvalidCode) and left is not None and 0 < left < ATTEMPTS_WARNING:
+        return f"{left} {'try' if left == 1 else 'tries'} left before sign-in locks for a while."
+    return None
+
+
 def notice(key: str | None) -> str | None:
     """The text of a notice named in a query string (only known keys: no injected text)."""
     return NOTICES.get(key or "")
@@ -61,6 +118,12 @@ def clean_code(value: str) -> str | None:
     """A typed code without spaces or dashes; ``None`` when nothing was typed."""
     compact = "".join(value.split()).replace("-", "")
     return compact[:64] or None
+
+
+def check_code_length(code: str | None, digits: int) -> None:
+    """Refuse a typed authenticator code of the wrong shape before it costs an attempt."""
+    if code is not None and (len(code) != digits or not code.isdigit()):
+        raise InvalidInput("code", f"Enter all {digits} digits of the code your app shows now.")
 
 
 def factor_values(method: str, code: str, backup_code: str) -> tuple[str | None, str | None]:
@@ -90,7 +153,12 @@ def form_error(
     return pages.render(
         request,
         template,
-        {**values, "error": problem.message, "error_field": problem.field},
+        {
+            **values,
+            "error": problem.message,
+            "error_field": problem.field,
+            "error_hint": code_problem(exc),
+        },
         status=problem.status,
         principal=principal,
         headers=problem.headers,

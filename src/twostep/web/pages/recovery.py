@@ -18,7 +18,7 @@ from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep
-from twostep.web.pages.flow import factor_values, form_error
+from twostep.web.pages.flow import check_code_length, factor_values, form_error, start_session
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import PageRoute
 
@@ -95,7 +95,7 @@ def reset_submit(
     backup_code: TextField = "",
     method: TextField = "totp",
 ) -> Response:
-    """Set the new password; every session ends, so the user signs in again."""
+    """Set the new password; every session ends. With a code, the user is signed in here."""
     token = token.strip()[:512]
     try:
         info = reset.reset_status(state.ctx, token)
@@ -107,8 +107,9 @@ def reset_submit(
         totp_code = backup = None
     try:
         state.limits.hit("reset", ip=origin.ip or "", account=token[:64])
+        check_code_length(totp_code, state.ctx.provider.params.digits)
         with state.count("reset"):
-            reset.complete_reset(
+            issued = reset.complete_reset(
                 state.ctx, token, password, origin, code=totp_code, backup_code=backup
             )
     except InvalidCode as exc:
@@ -117,6 +118,8 @@ def reset_submit(
         return form_error(pages, request, "reset.html", values, exc)
     except TwostepError as exc:
         return form_error(pages, request, "reset.html", values, exc)
+    if issued is not None:  # link + code: signed in, and elevated like any 2FA sign-in
+        return start_session(pages, state, issued, "/account?notice=password-reset-in")
     return pages.redirect("/login?notice=password-reset")
 
 

@@ -110,6 +110,8 @@ def describe(exc: errors.TwostepError) -> Problem:
         return Problem(status, exc.message, field=exc.field)
     if isinstance(exc, errors.InvalidCode) and exc.message == exc.default_message:
         return Problem(status, WRONG_CODE, field="code")
+    if isinstance(exc, errors.InvalidCode) and exc.reason is not None:
+        return Problem(status, exc.message, field="code")
     return Problem(status, exc.message)
 
 

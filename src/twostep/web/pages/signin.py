@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from twostep.errors import ChallengeExpired, InvalidInput, NotFound, TwostepError
+from twostep.errors import (
+    ChallengeExpired,
+    InvalidCode,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+    TwostepError,
+)
 from twostep.services import email_codes, login, sessions
 from twostep.services.identity import account_key
 from twostep.web.deps import RequestOrigin, State
@@ -16,9 +23,11 @@ from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
 from twostep.web.pages.flow import (
+    check_code_length,
     factor_values,
     finish_sign_in,
     form_error,
+    lock_values,
     notice,
     send_email_code,
 )
@@ -29,6 +38,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TextField = Annotated[str, Form()]
 NextField = Annotated[str, Form(alias="next")]
 NextQuery = Annotated[str, Query(alias="next")]
+EMAILED_CODE_WRONG = "That emailed code is not right, or it has expired. Check the latest email."
 
 
 @router.get("/login")
@@ -63,6 +73,12 @@ def login_submit(
     try:
         state.limits.hit("login", ip=origin.ip or "", account=account_key(email))
         result = login.login(state.ctx, email, password, origin)
+    except TooManyAttempts as exc:
+        if not exc.locked:
+            return form_error(pages, request, "login.html", values, exc)
+        locked = {**values, **lock_values(state, exc.retry_after, kind="password")}
+        headers = {"Retry-After": str(exc.retry_after)}
+        return pages.render(request, "login.html", locked, status=429, headers=headers)
     except TwostepError as exc:
         return form_error(pages, request, "login.html", values, exc)
     return finish_sign_in(pages, state, result, next_url)
@@ -98,6 +114,20 @@ def _two_factor_values(
     }
 
 
+def _locked_page(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    values: dict[str, object],
+    seconds: int,
+    pending: PendingChallenge,
+) -> Response:
+    """The code step of a locked account: no form, when it unlocks, and the ways out."""
+    lock = lock_values(state, seconds, kind="otp", backup_allowed=pending.backup_allowed)
+    headers = {"Retry-After": str(seconds)}
+    return pages.render(request, "login_2fa.html", {**values, **lock}, status=429, headers=headers)
+
+
 @router.get("/login/2fa")
 def two_factor_page(
     request: Request,
@@ -111,6 +141,9 @@ def two_factor_page(
     if pending is None:
         return _expired(pages, next_url)
     values = _two_factor_values(pending, state, method, next_url)
+    locked = login.challenge_lock(state.ctx, pending.challenge_id)
+    if locked:
+        return _locked_page(request, pages, state, values, locked, pending)
     return pages.render(request, "login_2fa.html", values)
 
 
@@ -135,6 +168,7 @@ def two_factor_submit(
     try:
         if totp_code is None and backup is None:
             raise InvalidInput("code", "Enter the code from your authenticator app.")
+        check_code_length(totp_code, int(str(values["digits"])))
         state.limits.hit("login-verify", ip=origin.ip or "", account=pending.challenge_id)
         with state.count("login"):
             issued = login.complete(
@@ -142,6 +176,10 @@ def two_factor_submit(
             )
     except ChallengeExpired:
         return _expired(pages, next_url)
+    except TooManyAttempts as exc:
+        if not exc.locked:
+            return form_error(pages, request, "login_2fa.html", values, exc)
+        return _locked_page(request, pages, state, values, exc.retry_after, pending)
     except TwostepError as exc:
         return form_error(pages, request, "login_2fa.html", values, exc)
     return finish_sign_in(pages, state, issued, next_url)
@@ -181,6 +219,9 @@ def email_code_submit(
     try:
         state.limits.hit("email-code-verify", ip=origin.ip or "", account=account_key(email))
         result = email_codes.sign_in(state.ctx, email, "".join(code.split()), origin)
+    except InvalidCode as exc:
+        named = exc if exc.reason is not None else InvalidCode(EMAILED_CODE_WRONG, reason="wrong")
+        return form_error(pages, request, "login_email.html", values, named)
     except TwostepError as exc:
         return form_error(pages, request, "login_email.html", values, exc)
     return finish_sign_in(pages, state, result, None)

@@ -54,6 +54,39 @@
     tick();
   }
 
+  /* A locked account: "It unlocks in 14:32", then a way to try again. */
+  for (const element of document.querySelectorAll("[data-unlock]")) {
+    const end = Date.now() + Number.parseInt(element.dataset.unlock, 10) * 1000;
+    const text = element.querySelector("[data-unlock-text]");
+    const unlocked = element.parentElement.querySelector("[data-unlocked]");
+    const tick = () => {
+      const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      const hours = Math.floor(left / 3600);
+      const minutes = String(Math.floor((left % 3600) / 60)).padStart(hours ? 2 : 1, "0");
+      const clock = `${minutes}:${String(left % 60).padStart(2, "0")}`;
+      text.textContent = hours ? `${hours}:${clock}` : clock;
+      if (left === 0) {
+        window.clearInterval(timer);
+        element.hidden = true;
+        if (unlocked) unlocked.hidden = false;
+      }
+    };
+    const timer = window.setInterval(tick, 1000);
+    tick();
+  }
+
+  /* A code field of the wrong length gets our own words, not the browser's "format". */
+  for (const input of document.querySelectorAll("input.code-input[pattern]")) {
+    const digits = Number.parseInt(input.dataset.autosubmit || input.maxLength / 2 - 1, 10) || 6;
+    const message = `Enter all ${digits} digits of the code your app shows now.`;
+    const update = () => {
+      input.setCustomValidity("");
+      if (!input.validity.valid) input.setCustomValidity(message);
+    };
+    input.addEventListener("input", update);
+    update();
+  }
+
   /* Copy buttons. */
   const copyFallback = (value) => {
     const area = document.createElement("textarea");
@@ -104,8 +137,8 @@
   for (const time of document.querySelectorAll("time[data-local]")) {
     const when = new Date(time.getAttribute("datetime"));
     if (Number.isNaN(when.getTime())) continue;
-    const options = time.dataset.local === "date"
-      ? { dateStyle: "medium" }
+    const options = time.dataset.local === "date" ? { dateStyle: "medium" }
+      : time.dataset.local === "time" ? { timeStyle: "short" }
       : { dateStyle: "medium", timeStyle: "short" };
     time.textContent = when.toLocaleString(undefined, options);
   }
