@@ -51,8 +51,9 @@ class AdoptionDay:
     with_two_factor: int
 
     @property
-    def share(self) -> float:
-        return self.with_two_factor / self.users if self.users else 0.0
+    def share(self) -> float | None:
+        """The share with 2FA; ``None`` before the first account (no share, not 0%)."""
+        return self.with_two_factor / self.users if self.users else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,21 +144,33 @@ def area(
     title: str,
     summary: str,
     points: Sequence[Point],
-    values: Sequence[float],
+    values: Sequence[float | None],
     *,
     tips: Sequence[str],
     top: float = 1.0,
     fmt: Callable[[float], str] = lambda v: f"{v:.0%}",
 ) -> Markup:
-    """A filled line of ``values`` (between 0 and ``top``), the last value called out."""
+    """A filled line of ``values`` (between 0 and ``top``), the last value called out.
+
+    Leading ``None`` values (nothing to measure yet, e.g. days before the first account) are
+    left blank: the line starts at the first real value instead of drawing a false zero.
+    """
     if not (len(points) == len(values) == len(tips)) or not points:
         raise ValueError("one value and one tip per point, and at least one point")
     svg = _root(chart_id, title, summary, "chart-area")
     ticks = [top * i / 4 for i in range(5)]
     _grid(svg, ticks)
     n = len(values)
-    xs = [(i + 0.5) / n * LINE_WIDTH for i in range(n)]
-    ys = [_y(min(max(v, 0.0), top), top) - TOP for v in values]
+    start = next((i for i, v in enumerate(values) if v is not None), None)
+    if start is None or any(v is None for v in values[start:]):
+        if start is not None:
+            raise ValueError("only leading values may be missing")
+        _hits(svg, tips)
+        _labels(svg, points, ticks, fmt)
+        return _markup(svg)
+    known = [v for v in values[start:] if v is not None]
+    xs = [(i + 0.5) / n * LINE_WIDTH for i in range(start, n)]
+    ys = [_y(min(max(v, 0.0), top), top) - TOP for v in known]
     line = " L ".join(f"{_num(x)},{_num(y)}" for x, y in zip(xs, ys, strict=True))
     drawing = ET.SubElement(
         svg,
@@ -193,7 +205,7 @@ def area(
         "text-anchor": "end",
         "aria-hidden": "true",
     }
-    ET.SubElement(svg, "text", callout).text = fmt(values[-1])
+    ET.SubElement(svg, "text", callout).text = fmt(known[-1])
     _hits(svg, tips)
     _labels(svg, points, ticks, fmt)
     return _markup(svg)

@@ -87,6 +87,26 @@ def test_the_area_chart_draws_a_line_and_calls_out_the_last_value() -> None:
     assert svg.find("svg:circle[@class='chart-dot']", NS) is not None
 
 
+def test_the_area_chart_leaves_days_before_the_first_account_blank() -> None:
+    svg = parse_svg(
+        charts.area("c4", "Share", "desc", POINTS, [None, None, 0.5], tips=["a", "b", "c"])
+    )
+    drawing = svg.find("svg:svg", NS)
+    assert drawing is not None
+    line = drawing.find("svg:path[@class='chart-line']", NS)
+    assert line is not None
+    assert len(line.get("d", "")[2:].split(" L ")) == 1  # no 0% drawn for the empty days
+    fill = drawing.find("svg:path[@class='chart-fill-accent-soft']", NS)
+    assert fill is not None and not fill.get("d", "").startswith("M 0")
+    assert svg.findtext("svg:text[@class='chart-value']", namespaces=NS) == "50%"
+    assert len(svg.findall("svg:rect[@class='chart-hit']", NS)) == 3
+
+
+def test_the_area_chart_with_nothing_to_measure_draws_no_line() -> None:
+    svg = parse_svg(charts.area("c5", "Share", "d", POINTS, [None, None, None], tips=["a"] * 3))
+    assert svg.find(".//svg:path[@class='chart-line']", NS) is None
+
+
 @pytest.mark.parametrize("tips", [["a"], ["a", "b", "c", "d"]])
 def test_each_point_needs_a_value_and_a_tip(tips: list[str]) -> None:
     with pytest.raises(ValueError, match="one"):

@@ -75,3 +75,13 @@ def test_an_admin_without_a_second_factor_is_told_to_add_one(console: Console) -
     page = other.get("/admin")
     assert page.status_code == 200
     assert "Your administrator account has no authenticator app" in page.text
+
+
+def test_adoption_is_not_zero_before_the_first_account(console: Console) -> None:
+    """Both accounts were made today: the 29 days before have no share, not 0%."""
+    html = console.admin.get("/admin").text
+    table = html[html.index("Share of accounts") :]
+    table = table[: table.index("</table>")]
+    assert "<td>0%</td>" not in table and "<td>100%</td>" in table
+    assert table.count("<td>—</td>") == 29
+    assert "no accounts yet" in html

@@ -49,30 +49,42 @@ def _hour_label(hour: datetime) -> str:
     return f"{hour.day} {hour:%b}, {hour:%H}:00–{(hour.hour + 1) % 24:02d}:00 UTC"
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 def adoption_figure(days: list[stats.AdoptionDay]) -> Figure:
-    last, first = days[-1], days[0]
-    moved = round((last.share - first.share) * 100)
-    trend = (
-        f"up {moved} points" if moved > 0 else f"down {-moved} points" if moved < 0 else "unchanged"
-    )
-    summary = (
-        f"On {day_label(last.day)}, {last.share:.0%} of accounts ({last.with_two_factor} of "
-        f"{last.users}) had two-step verification: {trend} since {day_label(first.day)}."
-    )
+    last = days[-1]
+    counted = [d for d in days if d.share is not None]
+    first = counted[0] if counted else days[0]
+    if last.share is None or first.share is None:
+        summary = "No accounts yet."
+    else:
+        moved = round((last.share - first.share) * 100)
+        trend = (
+            f"up {moved} points" if moved > 0 else f"down {-moved} points" if moved < 0
+            else "unchanged"
+        )  # fmt: skip
+        since = "since" if first is days[0] else "since the first account, on"
+        summary = (
+            f"On {day_label(last.day)}, {last.share:.0%} of accounts ({last.with_two_factor} "
+            f"of {last.users}) had two-step verification: {trend} {since} "
+            f"{day_label(first.day)}."
+        )
     n = len(days)
     points = [
         charts.Point(day_label(d.day), _short_day(d.day) if (n - 1 - i) % 7 == 0 else None)
         for i, d in enumerate(days)
     ]
     tips = [
-        f"{day_label(d.day)}: {d.share:.0%} ({d.with_two_factor} of {d.users} accounts)"
+        f"{day_label(d.day)}: {_share(d.share)} ({d.with_two_factor} of {d.users} accounts)"
+        if d.users
+        else f"{day_label(d.day)}: no accounts yet"
         for d in days
     ]
     title = "Share of accounts with two-step verification"
     svg = charts.area("chart-adoption", title, summary, points, [d.share for d in days], tips=tips)
-    rows = [
-        [day_label(d.day), str(d.users), str(d.with_two_factor), f"{d.share:.0%}"] for d in days
-    ]
+    rows = [[day_label(d.day), str(d.users), str(d.with_two_factor), _share(d.share)] for d in days]
     columns = ["Day (UTC)", "Accounts", "With 2FA", "Share"]
     return Figure("chart-adoption", title, summary, svg, [], columns, rows)
 
