@@ -361,3 +361,25 @@ def test_an_empty_setting_is_unset(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_purge_deletes_what_is_past_its_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from twostep.store import Database, throttles
+
+    monkeypatch.setenv("TWOSTEP_DATA_DIR", str(tmp_path / "data"))
+    assert CliRunner().invoke(cli_app, ["migrate"]).exit_code == 0
+    db = Database.from_url(f"sqlite:///{tmp_path / 'data' / 'twostep.sqlite3'}")
+    with db.transaction() as tx:
+        throttles.register_failure(
+            tx, "login:ip:192.0.2.1", datetime.now(UTC) - timedelta(days=9), 5, 60
+        )
+    result = CliRunner().invoke(cli_app, ["purge", "--batch", "10"])
+    assert result.exit_code == 0, result.output
+    assert "purged 1 rows: throttles=1" in result.stdout
+    with db.transaction(readonly=True) as tx:
+        assert throttles.get(tx, "login:ip:192.0.2.1") is None
+    db.dispose()

@@ -269,6 +269,28 @@ def migrate() -> None:
     typer.echo(f"database at revision {migrations.current_revision(url)}")
 
 
+@app.command()
+def purge(
+    batch: Annotated[int, typer.Option(min=1, help="Rows deleted per transaction.")] = 500,
+) -> None:
+    """Delete expired challenges, codes, tokens, sessions, idle counters and old audit rows.
+
+    The server does this by itself every few minutes; run it by hand after a long stop.
+    """
+    from twostep.services.context import build_context
+    from twostep.services.maintenance import purge_if_free
+    from twostep.services.operations import prepare_database
+
+    configured = settings()
+    ctx = build_context(configured)
+    prepare_database(configured, ctx.db)
+    report = purge_if_free(ctx, batch=batch)
+    if report.skipped:
+        typer.echo("another node is purging right now; nothing done")
+        return
+    typer.echo(f"purged {report.total} rows: {report.summary()}")
+
+
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy.exc import OperationalError
 
 from twostep.config import Settings
 from twostep.errors import ConfigurationError
-from twostep.services.context import build_context
-from twostep.store import Database, migrate
-from twostep.web.app import create_app
+from twostep.services import maintenance
+from twostep.services.context import Context, build_context
+from twostep.store import Database, migrate, throttles
+from twostep.web.app import create_app, purge_periodically
 
 
 def test_development_start_creates_database_and_keyring(tmp_path: Path) -> None:
@@ -67,3 +71,41 @@ def test_docs_are_served_from_the_package_under_a_strict_csp(tmp_path: Path) -> 
     assert unknown.status_code == 404
     assert redoc.status_code == 404
     assert init.status_code == 200 and "SwaggerUIBundle" in init.text
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_server_purges_expired_rows_on_a_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx = build_context(Settings(data_dir=tmp_path))
+    migrate.upgrade(ctx.db)
+    long_ago = ctx.clock.now() - timedelta(days=10)
+    with ctx.db.transaction() as tx:
+        throttles.register_failure(tx, "login:ip:192.0.2.1", long_ago, 5, 60)
+    real_purge = maintenance.purge_if_free
+    rounds: list[str] = []
+
+    def flaky_purge(context: Context) -> maintenance.PurgeReport:
+        rounds.append("purge")
+        if len(rounds) == 1:
+            raise OperationalError("DELETE", {}, Exception("database is locked"))
+        return real_purge(context)
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:
+            raise _Stop
+
+    monkeypatch.setattr(maintenance, "purge_if_free", flaky_purge)
+    with pytest.raises(_Stop):
+        anyio.run(lambda: purge_periodically(ctx, every=300, sleep=sleep))
+    assert waits == [300, 300, 300] and rounds == ["purge", "purge"]
+    assert "purge failed: OperationalError" in caplog.text
+    with ctx.db.transaction(readonly=True) as tx:
+        assert throttles.get(tx, "login:ip:192.0.2.1") is None
+    ctx.db.dispose()

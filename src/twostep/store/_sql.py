@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["clip", "insert_for", "new_id"]
+__all__ = ["clip", "delete_where", "insert_for", "new_id"]
 
 
 def new_id() -> str:
@@ -38,3 +38,21 @@ def insert_for(tx: Connection, table: Table) -> Any:
     if tx.dialect.name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database dialect {tx.dialect.name!r}")
+
+
+def delete_where(
+    tx: Connection, table: Table, condition: ColumnElement[bool], limit: int | None = None
+) -> int:
+    """Delete the rows of ``table`` that match ``condition``, at most ``limit`` of them.
+
+    A bounded delete is ``DELETE … WHERE pk IN (SELECT pk … LIMIT n)`` (the portable form:
+    SQLite is usually built without ``DELETE … LIMIT``), so a purge in small batches holds
+    each transaction, and the write lock, only briefly.
+    """
+    if limit is None:
+        return tx.execute(table.delete().where(condition)).rowcount
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    (key,) = table.primary_key.columns
+    chosen = select(key).where(condition).limit(limit).scalar_subquery()
+    return tx.execute(table.delete().where(key.in_(chosen))).rowcount

@@ -14,11 +14,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from twostep.store._sql import clip
+from twostep.store._sql import clip, delete_where
 from twostep.store.db import Tx
 from twostep.store.tables import audit_events
 
-__all__ = ["FORBIDDEN_DETAIL_KEYS", "AuditEvent", "count", "for_user", "query", "record"]
+__all__ = [
+    "FORBIDDEN_DETAIL_KEYS",
+    "AuditEvent",
+    "count",
+    "delete_before",
+    "for_user",
+    "query",
+    "record",
+]
 
 FORBIDDEN_DETAIL_KEYS = frozenset(
     {
@@ -159,3 +167,8 @@ def for_user(
 ) -> list[AuditEvent]:
     """The newest events about ``user_id`` (their own rows only), optionally of ``events``."""
     return query(tx, user_id=user_id, event=events, limit=limit)
+
+
+def delete_before(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Retention: drop events older than ``before`` (at most ``limit``, oldest first)."""
+    return delete_where(tx, audit_events, audit_events.c.at < before, limit)

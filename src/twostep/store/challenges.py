@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from twostep.store._sql import clip, new_id
+from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import challenges
 
@@ -110,6 +110,6 @@ def complete(tx: Tx, challenge_id: str, at: datetime) -> bool:
     return tx.execute(stmt).rowcount == 1
 
 
-def delete_expired(tx: Tx, before: datetime) -> int:
-    """Housekeeping: drop challenges that expired before ``before``."""
-    return tx.execute(challenges.delete().where(challenges.c.expires_at < before)).rowcount
+def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Housekeeping: drop challenges that expired before ``before`` (at most ``limit``)."""
+    return delete_where(tx, challenges, challenges.c.expires_at < before, limit)

@@ -27,6 +27,7 @@ Nothing here runs at import time: engines exist only when :func:`make_engine` is
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -216,6 +217,60 @@ class Database:
         except SQLAlchemyError:
             return False
         return True
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this process holds the cluster-wide lock ``name`` for the ``with`` block.
+
+        PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection of
+        its own, so only one node runs a job such as the purge at a time; the others get
+        False at once and skip it. SQLite lives on one machine and serialises writers
+        itself: always True.
+        """
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()  # the lock belongs to the session; the connection idles meanwhile
+            try:
+                yield held
+            finally:
+                if held:
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        conn.commit()
+                    except SQLAlchemyError:
+                        conn.invalidate()  # closing the session releases the lock
+
+    def backup(self, target: Path) -> None:
+        """Copy a consistent snapshot of this SQLite database to ``target`` (created 0600).
+
+        Uses SQLite's online backup API, so the service keeps running meanwhile. The copy
+        is a self-contained file (rollback journal, no ``-wal``). ``target`` must not exist.
+        PostgreSQL databases are backed up with ``pg_dump`` instead (ValueError here).
+        """
+        if self.dialect != "sqlite":
+            raise ValueError("only SQLite databases are backed up here; use pg_dump")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                source = raw.driver_connection
+                assert isinstance(source, sqlite3.Connection)  # noqa: S101 - the sqlite engine
+                copy = sqlite3.connect(target)
+                try:
+                    source.backup(copy)
+                    copy.execute("PRAGMA journal_mode = DELETE").fetchall()
+                finally:
+                    copy.close()
+            finally:
+                raw.close()
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a child after ``fork``)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from twostep.store._sql import insert_for, new_id
+from twostep.store._sql import delete_where, insert_for, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import email_codes
 
@@ -121,6 +121,6 @@ def delete(tx: Tx, email: str, purpose: str) -> bool:
     return tx.execute(stmt).rowcount == 1
 
 
-def delete_expired(tx: Tx, before: datetime) -> int:
-    """Housekeeping: drop codes that expired before ``before``."""
-    return tx.execute(email_codes.delete().where(email_codes.c.expires_at < before)).rowcount
+def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Housekeeping: drop codes that expired before ``before`` (at most ``limit``)."""
+    return delete_where(tx, email_codes, email_codes.c.expires_at < before, limit)

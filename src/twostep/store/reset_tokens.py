@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from twostep.store._sql import new_id
+from twostep.store._sql import delete_where, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import reset_tokens
 
@@ -87,6 +87,6 @@ def invalidate_all(tx: Tx, user_id: str, at: datetime) -> int:
     return tx.execute(stmt).rowcount
 
 
-def delete_expired(tx: Tx, before: datetime) -> int:
-    """Housekeeping: drop tokens that expired before ``before``."""
-    return tx.execute(reset_tokens.delete().where(reset_tokens.c.expires_at < before)).rowcount
+def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Housekeeping: drop tokens that expired before ``before`` (at most ``limit``)."""
+    return delete_where(tx, reset_tokens, reset_tokens.c.expires_at < before, limit)

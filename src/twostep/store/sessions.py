@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
-from twostep.store._sql import clip, new_id
+from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import sessions
 
@@ -258,6 +258,9 @@ def list_active_for_user(tx: Tx, user_id: str, at: datetime) -> list[UserSession
     return [_session(row._mapping) for row in tx.execute(stmt)]
 
 
-def delete_expired(tx: Tx, before: datetime) -> int:
-    """Housekeeping: drop sessions that expired before ``before``."""
-    return tx.execute(sessions.delete().where(sessions.c.expires_at < before)).rowcount
+def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Housekeeping: drop sessions that expired before ``before`` (at most ``limit``).
+
+    Their challenges and retired refresh-token hashes go with them (``ON DELETE CASCADE``).
+    """
+    return delete_where(tx, sessions, sessions.c.expires_at < before, limit)

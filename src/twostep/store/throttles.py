@@ -36,13 +36,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
 
-from twostep.store._sql import insert_for
+from twostep.store._sql import delete_where, insert_for
 from twostep.store.db import Tx
 from twostep.store.tables import throttles
 from twostep.store.types import UTCDateTime
 
 __all__ = [
     "ThrottleState",
+    "delete_stale",
     "get",
     "list_locked",
     "lock_seconds",
@@ -193,3 +194,16 @@ def list_locked(
         stmt = stmt.where(throttles.c.key.startswith(prefix, autoescape=True))
     stmt = stmt.order_by(throttles.c.locked_until, throttles.c.key).limit(limit)
     return [ThrottleState(**row._mapping) for row in tx.execute(stmt)]
+
+
+def delete_stale(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
+    """Housekeeping: drop counters untouched since ``before`` whose lock (if any) ended then.
+
+    Pass a ``before`` older than the longest lock, window and escalation memory (the
+    maintenance service uses two days): such a row no longer changes any decision, except
+    that a few consecutive failures that never reached a lock are forgotten after days of
+    silence, which gives nobody more than the lapse of a lock gives.
+    """
+    t = throttles.c
+    stale = and_(t.updated_at < before, or_(t.locked_until.is_(None), t.locked_until < before))
+    return delete_where(tx, throttles, stale, limit)

@@ -7,15 +7,20 @@ time, so tests can run many apps side by side. On start-up the database is prepa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from twostep import __version__
 from twostep.config import Settings, load_settings
 from twostep.errors import Unauthenticated
+from twostep.services import maintenance
 from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
 from twostep.store import migrate
@@ -43,8 +48,40 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
-    """Build a twostep ASGI application for ``settings`` (read from the environment if None)."""
+log = logging.getLogger("twostep.web")
+
+PURGE_EVERY = 300.0
+"""Seconds between two purges of expired rows (see :mod:`twostep.services.maintenance`)."""
+
+
+async def purge_periodically(
+    ctx: Context,
+    *,
+    every: float = PURGE_EVERY,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> None:
+    """Purge expired rows every ``every`` seconds until cancelled, off the event loop.
+
+    A failed round is logged and the next one tried; the purge never stops the server.
+    """
+    while True:
+        await sleep(every)
+        try:
+            await anyio.to_thread.run_sync(maintenance.purge_if_free, ctx)
+        except Exception as exc:  # a database hiccup must not end the loop
+            log.warning("purge failed: %s", type(exc).__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: Context | None = None,
+    purge_every: float | None = PURGE_EVERY,
+) -> FastAPI:
+    """Build a twostep ASGI application for ``settings`` (read from the environment if None).
+
+    ``purge_every`` seconds between purges of expired rows; ``None`` turns them off.
+    """
     settings = settings or load_settings()
     ctx = context or build_context(settings)
     mail_queue = MailQueue(ctx.deliver)
@@ -62,7 +99,14 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         prepare_database(settings, ctx.db)
+        purger = None
+        if purge_every is not None:
+            purger = asyncio.create_task(purge_periodically(ctx, every=purge_every))
         yield
+        if purger is not None:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
         mail_queue.close()
         state.limits.close()
         ctx.db.dispose()

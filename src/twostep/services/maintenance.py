@@ -1,0 +1,105 @@
+"""Housekeeping: rows past their time are deleted, in small batches, by one node at a time.
+
+What goes, and when (``now`` from the context's clock):
+
+- challenges, email codes and reset tokens that expired more than ``GRACE`` ago;
+- sessions that expired more than ``GRACE`` ago, with their retired refresh-token hashes
+  and step-up challenges (``ON DELETE CASCADE``); live sessions keep their retired hashes,
+  which reuse detection needs (DESIGN §4.9);
+- throttle counters untouched for ``THROTTLE_IDLE`` whose lock ended as long ago: longer
+  than any lock (a day at most), window or escalation memory (a day);
+- audit events older than ``TWOSTEP_AUDIT_DAYS``.
+
+Invariant: every batch is its own short transaction of at most ``batch`` rows, so a purge
+never holds the write lock (SQLite) or row locks (PostgreSQL) for long, and sign-ins go on
+between batches. On PostgreSQL :func:`purge_if_free` runs on one node at a time (an advisory
+lock); the others skip that round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from twostep.services.context import Context
+from twostep.store import Tx, audit, challenges, email_codes, reset_tokens, sessions, throttles
+
+log = logging.getLogger("twostep.maintenance")
+
+GRACE = timedelta(hours=1)
+"""Expired rows stay this long, so a late request still meets "expired", not "unknown"."""
+THROTTLE_IDLE = timedelta(days=2)
+DEFAULT_BATCH = 500
+LOCK_NAME = "twostep.purge"
+
+Purge = Callable[..., int]
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """How many rows of each kind went; ``skipped`` when another node held the purge lock."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+    def summary(self) -> str:
+        """``sessions=3 challenges=12 …`` (kinds with nothing deleted are left out)."""
+        return " ".join(f"{kind}={n}" for kind, n in self.deleted.items() if n) or "nothing"
+
+
+def _plan(ctx: Context, now: datetime) -> list[tuple[str, Purge, datetime]]:
+    expired = now - GRACE
+    return [
+        ("challenges", challenges.delete_expired, expired),
+        ("email_codes", email_codes.delete_expired, expired),
+        ("reset_tokens", reset_tokens.delete_expired, expired),
+        ("sessions", sessions.delete_expired, expired),
+        ("throttles", throttles.delete_stale, now - THROTTLE_IDLE),
+        ("audit_events", audit.delete_before, now - timedelta(days=ctx.settings.audit_days)),
+    ]
+
+
+def purge(
+    ctx: Context,
+    *,
+    batch: int = DEFAULT_BATCH,
+    between_batches: Callable[[], None] | None = None,
+) -> PurgeReport:
+    """Delete every row past its time, ``batch`` rows per transaction.
+
+    ``between_batches`` runs after each full batch, outside any transaction (tests use it
+    to show that other writers get in).
+    """
+    if batch < 1:
+        raise ValueError("batch must be positive")
+    now = ctx.clock.now()
+    deleted: dict[str, int] = {}
+    for kind, delete, before in _plan(ctx, now):
+        deleted[kind] = 0
+        while True:
+            tx: Tx
+            with ctx.db.transaction() as tx:
+                count = delete(tx, before, limit=batch)
+            deleted[kind] += count
+            if count < batch:
+                break
+            if between_batches is not None:
+                between_batches()
+    return PurgeReport(deleted)
+
+
+def purge_if_free(ctx: Context, *, batch: int = DEFAULT_BATCH) -> PurgeReport:
+    """:func:`purge` unless another node is purging right now (PostgreSQL advisory lock)."""
+    with ctx.db.exclusive(LOCK_NAME) as held:
+        if not held:
+            return PurgeReport(skipped=True)
+        report = purge(ctx, batch=batch)
+    if report.total:
+        log.info("purge: %s", report.summary())
+    return report
