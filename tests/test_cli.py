@@ -166,6 +166,7 @@ def test_migrate_then_create_the_first_admin(tmp_path: Path) -> None:
     rotated = run("keys", "rotate", str(tmp_path / "data" / "keyring.json"))
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypted 0 secrets" in rotated.stdout
+    assert "the database now needs keyring key ids: none yet" in rotated.stdout
 
 
 def _free_port() -> int:

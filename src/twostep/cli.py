@@ -255,6 +255,113 @@ def keys_rotate(
     typer.echo(
         f"new primary key {report.primary_key_id}; re-encrypted {report.reencrypted} secrets"
     )
+    typer.echo(f"the database now needs keyring key ids: {_key_list(db_key_ids(configured))}")
+    typer.echo("back the keyring file up again: older database backups need its older keys")
+
+
+def _key_list(key_ids: list[str]) -> str:
+    return ", ".join(key_ids) or "none yet (no device enrolled)"
+
+
+def db_key_ids(configured: Settings) -> list[str]:
+    """Key ids the configured database's secrets are sealed with."""
+    from twostep.services.maintenance import needed_key_ids
+    from twostep.store import Database
+
+    db = Database.from_url(configured.resolved_database_url)
+    try:
+        return needed_key_ids(db)
+    finally:
+        db.dispose()
+
+
+KEYRING_WARNING = (
+    "A database backup is useless without the keyring: TOTP secrets are encrypted with its "
+    "keys and backup codes are hashed with its pepper. Back up the keyring file as well, "
+    "and keep the two apart."
+)
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (mode 0600).")],
+) -> None:
+    """Write a consistent copy of the SQLite database while the service runs."""
+    from twostep.services.maintenance import backup_database
+    from twostep.store import Database
+
+    configured = settings()
+    url = configured.resolved_database_url
+    if not url.startswith("sqlite"):
+        fail(
+            "TWOSTEP_DATABASE_URL is PostgreSQL: back it up with "
+            "'pg_dump --format=custom --file=FILE DATABASE' and restore with "
+            "'pg_restore --clean --dbname=DATABASE FILE'; keep the keyring with it"
+        )
+    if path.exists():
+        fail(f"{path} already exists; choose a new file name")
+    db = Database.from_url(url)
+    try:
+        key_ids = backup_database(db, path)
+    except OSError as exc:
+        fail(f"cannot write the backup: {exc.strerror} ({exc.filename or path})")
+        raise
+    finally:
+        db.dispose()
+    typer.echo(f"wrote {path} (mode 0600)")
+    typer.echo(f"it needs keyring key ids: {_key_list(key_ids)}")
+    typer.echo(KEYRING_WARNING)
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by 'twostep backup'.")],
+    force: Annotated[bool, typer.Option(help="Replace a database that holds accounts.")] = False,
+) -> None:
+    """Put a backup in place of the SQLite database (stop the service first).
+
+    The keyring (TWOSTEP_KEYRING, or keyring.json in the data directory) must hold every
+    key the backup needs; otherwise nothing is changed.
+    """
+    from twostep.errors import KeyringError
+    from twostep.security import Keyring
+    from twostep.services.maintenance import missing_key_ids, needed_key_ids, restore_database
+    from twostep.store import Database
+    from twostep.store import migrate as migrations
+
+    configured = settings()
+    url = configured.resolved_database_url
+    if not url.startswith("sqlite"):
+        fail("TWOSTEP_DATABASE_URL is PostgreSQL: restore with 'pg_restore --clean'")
+    if not path.is_file():
+        fail(f"{path} is not a backup file")
+    keyring_source = configured.keyring or str(configured.data_dir / "keyring.json")
+    where = "TWOSTEP_KEYRING" if configured.keyring else keyring_source
+    try:
+        keyring = Keyring.load(keyring_source)
+    except (OSError, KeyringError):
+        fail(f"no usable keyring at {where}: restore the keyring backed up with the database")
+        raise
+    backup_db = Database.from_url(f"sqlite:///{path.resolve()}")
+    try:
+        needed = needed_key_ids(backup_db)
+        missing = missing_key_ids(backup_db, keyring)
+    except Exception:
+        fail(f"{path} is not a twostep database backup")
+        raise
+    finally:
+        backup_db.dispose()
+    if missing:
+        fail(
+            f"the keyring lacks key ids {', '.join(missing)} that the backup needs; "
+            "restore the keyring backed up with it"
+        )
+    configured.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if migrations.current_revision(url) is not None and not force:
+        fail("a database is already in place; pass --force to replace it")
+    restore_database(path, url)
+    migrations.upgrade(url)
+    typer.echo(f"restored {path}; the database needs keyring key ids: {_key_list(needed)}")
 
 
 @app.command()

@@ -22,9 +22,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from twostep.security import Keyring
 from twostep.services.context import Context
-from twostep.store import Tx, audit, challenges, email_codes, reset_tokens, sessions, throttles
+from twostep.store import (
+    Database,
+    Tx,
+    audit,
+    challenges,
+    devices,
+    email_codes,
+    reset_tokens,
+    sessions,
+    throttles,
+)
 
 log = logging.getLogger("twostep.maintenance")
 
@@ -103,3 +115,44 @@ def purge_if_free(ctx: Context, *, batch: int = DEFAULT_BATCH) -> PurgeReport:
     if report.total:
         log.info("purge: %s", report.summary())
     return report
+
+
+# --- backups ------------------------------------------------------------------------------
+#
+# A database backup is useless without the keyring, by design (DESIGN §4.4): TOTP secrets
+# are sealed with its keys and backup codes, reset tokens and email codes are hashed with its
+# pepper. So a backup names the key ids it needs, and a restore refuses a keyring that lacks
+# them before it overwrites anything.
+
+
+def needed_key_ids(db: Database) -> list[str]:
+    """Keyring key ids the stored secrets of ``db`` are sealed with."""
+    with db.transaction(readonly=True) as tx:
+        return devices.key_ids_in_use(tx)
+
+
+def missing_key_ids(db: Database, keyring: Keyring) -> list[str]:
+    """Key ids ``db`` needs that ``keyring`` does not hold (empty: the pair works)."""
+    held = set(keyring.key_ids)
+    return [key_id for key_id in needed_key_ids(db) if key_id not in held]
+
+
+def backup_database(db: Database, target: Path) -> list[str]:
+    """Write a consistent copy of the SQLite ``db`` to ``target`` (0600); its key ids."""
+    db.backup(target)
+    return needed_key_ids(db)
+
+
+def restore_database(backup: Path, database_url: str) -> None:
+    """Copy the SQLite file ``backup`` over the database at ``database_url``.
+
+    The service must be stopped. The copy goes through SQLite's backup API, so the target
+    keeps its own journal mode and permissions; the caller checks the keyring first.
+    """
+    source = Database.from_url(f"sqlite:///{backup.resolve()}")
+    target = Database.from_url(database_url)
+    try:
+        target.restore_from(source)
+    finally:
+        source.dispose()
+        target.dispose()

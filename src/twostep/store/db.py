@@ -272,6 +272,28 @@ class Database:
             target.unlink(missing_ok=True)
             raise
 
+    def restore_from(self, source: Database) -> None:
+        """Replace this SQLite database's content with ``source``'s (the backup API).
+
+        The whole copy is one write transaction of SQLite's: a reader sees the old
+        database or the new one, never a mix. Stop the service first all the same.
+        """
+        if self.dialect != "sqlite" or source.dialect != "sqlite":
+            raise ValueError("only SQLite databases are restored here; use pg_restore")
+        url = self.engine.url
+        if url.database:
+            create_private(Path(url.database))
+        into = self.engine.raw_connection()
+        raw = source.engine.raw_connection()
+        try:
+            target, origin = into.driver_connection, raw.driver_connection
+            assert isinstance(target, sqlite3.Connection)  # noqa: S101 - sqlite engines
+            assert isinstance(origin, sqlite3.Connection)  # noqa: S101
+            origin.backup(target)
+        finally:
+            raw.close()
+            into.close()
+
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a child after ``fork``)."""
         self.engine.dispose()

@@ -206,3 +206,9 @@ def replace_secret(
         .values(secret_ciphertext=ciphertext, key_id=key_id)
     )
     return tx.execute(stmt).rowcount == 1
+
+
+def key_ids_in_use(tx: Tx) -> list[str]:
+    """The keyring key ids that sealed at least one stored secret (backup, restore, rotate)."""
+    stmt = select(totp_devices.c.key_id).distinct().order_by(totp_devices.c.key_id)
+    return list(tx.execute(stmt).scalars())
