@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, String, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal, select
 
 from twostep.errors import Forbidden, InvalidInput, NotFound
 from twostep.mail import EventContext
@@ -42,6 +42,8 @@ from twostep.store.tables import users as users_table
 
 T = TypeVar("T")
 TwoFactorFilter = Literal["enabled", "disabled", "locked"]
+UserSort = Literal["created", "newest", "email", "last_sign_in", "idle"]
+USER_SORTS: tuple[UserSort, ...] = ("created", "newest", "email", "last_sign_in", "idle")
 AuditEvent = audit_store.AuditEvent
 MAX_PER_PAGE = 200
 RECENT_EVENTS = 20
@@ -85,6 +87,7 @@ class UserSummary:
     created_at: datetime
     active_devices: int
     locked_until: datetime | None
+    last_sign_in: datetime | None = None
 
     @property
     def two_factor_enabled(self) -> bool:
@@ -162,18 +165,23 @@ def list_users(
     *,
     query: str | None = None,
     two_factor: TwoFactorFilter | None = None,
+    sort: UserSort = "created",
     page: int = 1,
     per_page: int = 50,
 ) -> Page[UserSummary]:
-    """Accounts, oldest first, filtered by an email substring and by 2FA or lock state.
+    """Accounts filtered by an email substring and by 2FA or lock state, sorted by ``sort``.
 
-    Two statements per page: the rows (active device count and current OTP lock joined in)
-    and the total.
+    ``created`` is oldest first, ``newest`` the reverse, ``email`` alphabetical,
+    ``last_sign_in`` the most recent sign-in first and ``idle`` the longest since one
+    (never signed in first). Two statements per page: the rows (active device count,
+    current OTP lock and last sign-in joined in) and the total.
     """
     at = ctx.clock.now()
     _authorize(ctx, admin, at)
     if two_factor not in (None, "enabled", "disabled", "locked"):
         raise InvalidInput("two_factor", "Filter on enabled, disabled or locked.")
+    if sort not in USER_SORTS:
+        raise InvalidInput("sort", "Sort by created, newest, email, last_sign_in or idle.")
     limit, offset = _paging(page, per_page)
     u, t, d = users_table.c, throttles_table.c, totp_devices.c
     joined = users_table.outerjoin(
@@ -191,6 +199,7 @@ def list_users(
     elif two_factor == "locked":
         where.append(t.key.is_not(None))
     active = select(func.count()).where(d.user_id == u.id, d.status == "active")
+    last_sign_in = audit_store.last_at(u.id)
     rows = (
         select(
             u.id,
@@ -201,10 +210,11 @@ def list_users(
             u.created_at,
             active.scalar_subquery().label("active_devices"),
             t.locked_until,
+            last_sign_in.label("last_sign_in"),
         )  # fmt: skip
         .select_from(joined)
         .where(*where)
-        .order_by(u.created_at, u.id)
+        .order_by(*_user_order(sort, last_sign_in))
         .limit(limit)
         .offset(offset)
     )
@@ -213,6 +223,21 @@ def list_users(
         items = [UserSummary(**row._mapping) for row in tx.execute(rows)]
         count = int(tx.execute(total).scalar_one())
     return Page(items, count, page, per_page)
+
+
+def _user_order(sort: UserSort, last_sign_in: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """ORDER BY for ``sort``; the id last, so pages never overlap. NULLs sort the same on
+    SQLite and PostgreSQL (never signed in: last for recent, first for idle)."""
+    u = users_table.c
+    never = case((last_sign_in.is_(None), 1), else_=0)
+    orders: dict[UserSort, list[ColumnElement[Any]]] = {
+        "created": [u.created_at, u.id],
+        "newest": [u.created_at.desc(), u.id.desc()],
+        "email": [u.email, u.id],
+        "last_sign_in": [never, last_sign_in.desc(), u.id],
+        "idle": [never.desc(), last_sign_in, u.id],
+    }
+    return orders[sort]
 
 
 def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDetail:
@@ -281,8 +306,10 @@ def _record(
 def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, origin: Origin) -> None:
     """Remove a user's devices and backup codes and sign them out; they are told by email.
 
-    Their next sign-in is password only (or limited to enrollment under ``MFA=required``).
-    The OTP lock is lifted too, so they can enroll again at once.
+    Their next sign-in opens an enrolment-only session (the user is marked with
+    ``two_factor_reset_at`` until a new device is confirmed), so a reset leads to a new
+    authenticator rather than to an account without 2FA. The OTP lock is lifted too, so they
+    can enrol again at once.
     """
     at = ctx.clock.now()
     _authorize(ctx, admin, at, action="reset_two_factor", origin=origin, target=user_id)
@@ -291,6 +318,7 @@ def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, orig
         user = _target(tx, user_id)
         removed = devices.delete_all_for_user(tx, user_id)
         dropped = backup_codes.delete_all(tx, user_id)
+        users.set_two_factor_reset(tx, user_id, at)  # the next sign-in leads to enrolment
         throttles.unlock(tx, throttle.otp_key(user_id), at)
         revoked = _revoke_everything(tx, user_id, at)
         _record(

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twostep.errors import InvalidCode, InvalidInput, NotFound, TwostepError, VerificationRequired
+from twostep.errors import InvalidInput, NotFound, TwostepError, VerificationRequired
 from twostep.mail import EventContext
 from twostep.otp.qr import qr_png, qr_svg
+from twostep.otp.totp import TOTPParams
 from twostep.otp.uri import OTPAuthURI
 from twostep.services import audit, backup, sessions, throttle
 from twostep.services.context import Context, Origin
-from twostep.services.factors import decrypt_secret, device_owner
-from twostep.store import devices, new_id
+from twostep.services.factors import decrypt_secret, device_owner, refused_code
+from twostep.store import devices, new_id, users
 from twostep.store import sessions as session_store
 
 MAX_DEVICE_NAME = 64
@@ -92,16 +93,42 @@ def begin(
             tx, "device.enroll_started", "success", at=at, origin=origin, user_id=user.id,
             details={"device_id": device_id},
         )  # fmt: skip
+    return _enrollment(ctx, user.email, device_id, name, secret, params)
+
+
+def _enrollment(
+    ctx: Context, email: str, device_id: str, name: str, secret: str, params: TOTPParams
+) -> Enrollment:
     uri = OTPAuthURI(
         type="totp",
         issuer=ctx.settings.issuer,
-        account=user.email,
+        account=email,
         secret=secret,
         algorithm=params.algorithm,
         digits=params.digits,
         period=params.period,
     ).to_uri()
     return Enrollment(device_id, name, secret, uri, qr_svg(uri), qr_png(uri))
+
+
+def resume(ctx: Context, principal: sessions.Principal) -> Enrollment | None:
+    """The caller's pending device as :func:`begin` made it (same secret), or ``None``.
+
+    Reloading the setup page must not make a new secret: an entry the user already scanned
+    would silently stop working. The pending secret stays until it is confirmed, or until
+    the user starts over (:func:`begin` replaces it).
+    """
+    user = principal.user
+    if user.email_verified_at is None:
+        return None
+    with ctx.db.transaction(readonly=True) as tx:
+        pending = devices.list_for_user(tx, user.id, status="pending")
+    if not pending:
+        return None
+    device = pending[-1]
+    params = TOTPParams(device.algorithm.lower(), device.digits, device.period)  # type: ignore[arg-type]
+    secret = decrypt_secret(ctx, device)
+    return _enrollment(ctx, user.email, device.id, device.name, secret, params)
 
 
 def confirm(
@@ -128,7 +155,11 @@ def confirm(
         if not attempt.allowed:
             error = attempt.refusal(at)
         elif step is None or not devices.confirm(tx, device.id, step=step, at=at):
-            error = attempt.refusal(at) if attempt.is_last else InvalidCode()
+            error = (
+                attempt.refusal(at)
+                if attempt.is_last
+                else refused_code("otp", "wrong", attempts_left=attempt.attempts_left)
+            )
             audit.record(
                 tx, "device.confirm", "failure", at=at, origin=origin, user_id=user.id,
                 details={"device_id": device.id},
@@ -136,6 +167,8 @@ def confirm(
         else:
             throttle.succeed(tx, key)
             codes = backup.issue_batch(tx, ctx, user.id, at) if first else None
+            if user.must_enroll:  # an administrator's reset is answered
+                users.set_two_factor_reset(tx, user.id, None)
             if principal.session.purpose != "full":
                 session_store.set_purpose(tx, principal.session.id, "full", at)
             audit.record(

@@ -88,6 +88,15 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
     return result
 
 
+def must_enroll(ctx: Context, user: users.User) -> bool:
+    """Whether a sign-in without a device may only enrol one.
+
+    So it is under ``MFA=required``, after an administrator reset the user's 2FA (until a new
+    device is confirmed), and for every administrator: the console needs a second factor.
+    """
+    return ctx.settings.mfa == "required" or user.must_enroll or user.role == "admin"
+
+
 def after_first_factor(
     tx: Tx, ctx: Context, user: users.User, origin: Origin, *, amr: list[str]
 ) -> LoginResult:
@@ -98,7 +107,7 @@ def after_first_factor(
     """
     at = ctx.clock.now()
     if devices.count_active(tx, user.id) == 0:
-        purpose = "enroll" if ctx.settings.mfa == "required" else "full"
+        purpose = "enroll" if must_enroll(ctx, user) else "full"
         return sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin, purpose=purpose)
     methods = [METHOD_TOTP]
     if backup_codes.status(tx, user.id).remaining:

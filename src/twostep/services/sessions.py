@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from twostep.errors import ElevationRequired, EnrollmentRequired, NotFound, Unauthenticated
+from twostep.errors import (
+    ElevationRequired,
+    EnrollmentRequired,
+    Forbidden,
+    MissingClaim,
+    NotFound,
+    Unauthenticated,
+)
 from twostep.security import keyed_hash, new_token
 from twostep.security.tokens import proves_second_factor
 from twostep.services import audit
@@ -147,6 +154,24 @@ def require_full(principal: Principal) -> None:
     """Refuse a session limited to enrollment (``MFA=required``, no device yet)."""
     if principal.session.purpose != "full":
         raise EnrollmentRequired()
+
+
+ADMIN_NEEDS_2FA = (
+    "The admin console needs a session that proved a second factor: confirm with a code "
+    "from your authenticator app."
+)
+
+
+def require_admin(principal: Principal) -> None:
+    """An active administrator whose session proved a second factor (``amr``, DESIGN §4.12).
+
+    :class:`Forbidden` for anyone else; :class:`MissingClaim` (``amr``) for an administrator
+    signed in with a password alone, who must step up with a code (or enrol one first).
+    """
+    if principal.user.role != "admin" or not principal.user.is_active:
+        raise Forbidden("This needs an administrator.")
+    if not proves_second_factor(principal.session.amr):
+        raise MissingClaim("amr", ADMIN_NEEDS_2FA)
 
 
 def require_elevated(principal: Principal, at: datetime) -> None:

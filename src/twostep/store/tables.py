@@ -85,6 +85,7 @@ users = Table(
     Column("is_active", Boolean, nullable=False, server_default=TRUE),
     Column("token_version", Integer, nullable=False, server_default=ZERO),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("two_factor_reset_at", UTCDateTime),
     UniqueConstraint("email"),
     CheckConstraint("role IN ('user', 'admin')", name="role"),
 )

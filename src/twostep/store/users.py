@@ -51,6 +51,13 @@ class User:
     is_active: bool
     token_version: int
     created_at: datetime
+    two_factor_reset_at: datetime | None = None
+    """When an administrator reset the user's 2FA; set until they enrol a new device."""
+
+    @property
+    def must_enroll(self) -> bool:
+        """The next sign-in may only enrol a factor (an administrator reset 2FA)."""
+        return self.two_factor_reset_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +149,11 @@ def set_password_hash(tx: Tx, user_id: str, password_hash: str) -> bool:
 def set_email_verified(tx: Tx, user_id: str, at: datetime | None) -> bool:
     """Mark the email verified at ``at`` (or unverified with ``None``)."""
     return _set(tx, user_id, email_verified_at=at)
+
+
+def set_two_factor_reset(tx: Tx, user_id: str, at: datetime | None) -> bool:
+    """Mark (``at``) or clear (``None``) an administrator's reset of the user's 2FA."""
+    return _set(tx, user_id, two_factor_reset_at=at)
 
 
 def set_role(tx: Tx, user_id: str, role: Role) -> bool:

@@ -16,7 +16,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from twostep.errors import (
-    Forbidden,
     InvalidToken,
     TooManyAttempts,
     TwostepError,
@@ -126,8 +125,8 @@ CurrentPrincipal = Annotated[sessions.Principal, Depends(get_full_principal)]
 
 
 def get_admin(principal: CurrentPrincipal) -> sessions.Principal:
-    if principal.user.role != "admin":
-        raise Forbidden("This needs an administrator.")
+    """An administrator whose session proved a second factor (403 ``MISSING_CLAIM`` if not)."""
+    sessions.require_admin(principal)
     return principal
 
 

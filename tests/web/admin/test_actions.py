@@ -36,10 +36,9 @@ def test_reset_2fa_needs_a_step_up_then_a_confirmation_and_is_audited(console: C
     assert isinstance(console.user.mailer, MemoryMailer)
     assert console.user.mailer.to(EMAIL)[-1].tag == "two_factor_reset_by_admin"
 
-    # The user was signed out; with MFA optional they sign in with the password alone
-    # and set up a new authenticator.
+    # The user was signed out; their next sign-in may only set up a new authenticator.
     assert console.user.get("/account").headers["location"] == "/login?next=/account"
-    assert console.user.login().headers["location"] == "/account"
+    assert console.user.login().headers["location"] == "/enroll"
     assert len(console.user.enroll()) == 10
 
 

@@ -1,10 +1,10 @@
 """Enrolling an authenticator app: name it, scan or type the key, confirm the first code.
 
-The key is shown once, on the page that answers the "start" form; reloading the address
-never makes a new key behind the user's back. If the confirming code is wrong, the page is
-rendered again from the key the form carried (it is only the user's own key, and a pending
-device works only with the code of the key it was created with). On the first device, the
-backup codes follow, shown once.
+The key of a pending device stays the same until it is confirmed or the user starts over:
+``GET /enroll`` shows it again, so an entry already scanned keeps working. If the confirming
+code is wrong, the page is rendered again from the key the form carried (it is only the
+user's own key, and a pending device works only with the code of the key it was created
+with). On the first device, the backup codes follow, shown once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from twostep.errors import ElevationRequired, NotFound, TwostepError
+from twostep.errors import ElevationRequired, InvalidInput, NotFound, TwostepError
 from twostep.otp.qr import qr_svg
 from twostep.otp.secrets import decode_secret
 from twostep.otp.uri import OTPAuthURI
@@ -23,8 +23,14 @@ from twostep.services import devices, enrollment, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep, SignedIn
-from twostep.web.pages.flow import clean_code, form_error, notice
-from twostep.web.pages.routing import VERIFY_FIRST, PageRedirect, PageRoute, step_up_url
+from twostep.web.pages.flow import check_code_length, clean_code, form_error, notice
+from twostep.web.pages.routing import (
+    VERIFY_FIRST,
+    PageRedirect,
+    PageRoute,
+    safe_next,
+    step_up_url,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -43,26 +49,80 @@ def _has_active(state: State, principal: sessions.Principal) -> bool:
     return any(d.status == "active" for d in devices.list_devices(state.ctx, principal))
 
 
-def _start_values(state: State, principal: sessions.Principal, name: str) -> dict[str, object]:
+RESET_BY_ADMIN = (
+    "An administrator reset two-step verification on your account, so your old authenticator "
+    "entry and backup codes no longer work. Set up your authenticator app again to continue."
+)
+ADMIN_NEEDS_2FA = "Administrators need two-step verification. Set it up to open the admin console."
+
+
+def _why(principal: sessions.Principal) -> str | None:
+    """Why this user is asked to enrol before anything else, when it is not their choice."""
+    if principal.user.must_enroll:
+        return RESET_BY_ADMIN
+    if principal.user.role == "admin" and principal.session.purpose != "full":
+        return ADMIN_NEEDS_2FA
+    return None
+
+
+def _start_values(
+    state: State, principal: sessions.Principal, name: str, next_url: str = ""
+) -> dict[str, object]:
     settings = state.ctx.settings
     return {
         "device_name": name,
         "can_skip": principal.session.purpose == "full" and settings.mfa == "optional",
         "adding": _has_active(state, principal),
+        "why": _why(principal),
+        "next": safe_next(next_url, ""),
     }
 
 
 @router.get("/enroll")
-def enroll_start(request: Request, pages: PagesDep, state: State, principal: SignedIn) -> Response:
-    """Explain what is about to happen and name the new device."""
+def enroll_start(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    principal: SignedIn,
+    next_url: Annotated[str, Query(alias="next")] = "",
+) -> Response:
+    """Explain what is about to happen and name the new device; or resume a pending setup.
+
+    A pending device keeps its key until it is confirmed or the user starts over, so a
+    reload shows the key the user may already have scanned, never a new one.
+    """
     if principal.user.email_verified_at is None:  # the service refuses it (DESIGN §4.13)
         return pages.redirect(VERIFY_FIRST)
-    values = _start_values(state, principal, enrollment.DEFAULT_DEVICE_NAME)
+    values = _start_values(state, principal, enrollment.DEFAULT_DEVICE_NAME, next_url)
     at = state.ctx.clock.now()
     if values["adding"] and not principal.is_elevated(at):
         return pages.redirect(step_up_url("/enroll"))
     values["notice"] = notice(request.query_params.get("notice"))
+    pending = enrollment.resume(state.ctx, principal)
+    if pending is not None and values["notice"] is None:
+        return _key_page(request, pages, state, principal, pending, values)
     return pages.render(request, "enroll_start.html", values, principal=principal)
+
+
+def _key_page(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    principal: sessions.Principal,
+    started: enrollment.Enrollment,
+    start_values: dict[str, object],
+) -> Response:
+    values = _show(
+        started.device_id,
+        started.device_name,
+        started.secret,
+        started.otpauth_uri,
+        started.qr_svg,
+        state.ctx.provider.params.digits,
+    )
+    extra = {k: start_values[k] for k in ("why", "next")}
+    values.update(extra, account=principal.user.email)
+    return pages.render(request, "enroll.html", values, principal=principal)
 
 
 def _key_values(
@@ -105,24 +165,17 @@ def enroll_begin(
     origin: RequestOrigin,
     principal: SignedIn,
     device_name: TextField = "",
+    next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Create the pending device and show its key."""
+    """Create the pending device (a new key: "start over" replaces a pending one); show it."""
+    values = _start_values(state, principal, device_name[:64], next_url)
     try:
         started = enrollment.begin(state.ctx, principal, device_name, origin)
     except ElevationRequired:
         return pages.redirect(step_up_url("/enroll"))
     except TwostepError as exc:
-        values = _start_values(state, principal, device_name[:64])
         return form_error(pages, request, "enroll_start.html", values, exc, principal=principal)
-    values = _show(
-        started.device_id,
-        started.device_name,
-        started.secret,
-        started.otpauth_uri,
-        started.qr_svg,
-        state.ctx.provider.params.digits,
-    )
-    return pages.render(request, "enroll.html", values, principal=principal)
+    return _key_page(request, pages, state, principal, started, values)
 
 
 @router.post("/enroll/confirm")
@@ -137,6 +190,7 @@ def enroll_confirm(
     device_name: TextField = "",
     secret: TextField = "",
     code: TextField = "",
+    next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Activate the device with its first code; the first device brings backup codes."""
     try:
@@ -144,19 +198,24 @@ def enroll_confirm(
         values = _key_values(state, principal, device_id[:64], device_name[:64], secret[:256])
     except (TwostepError, ValueError):
         return pages.redirect("/enroll?notice=setup-expired")
+    values.update(why=_why(principal), next=safe_next(next_url, ""), account=principal.user.email)
     try:
-        done = enrollment.confirm(
-            state.ctx, principal, device_id[:64], clean_code(code) or "", origin
-        )
+        typed = clean_code(code)
+        if typed is None:
+            raise InvalidInput("code", "Enter the code your app shows for this account.")
+        check_code_length(typed, state.ctx.provider.params.digits)
+        done = enrollment.confirm(state.ctx, principal, device_id[:64], typed, origin)
     except NotFound:  # replaced by a newer setup, or already confirmed (a resent form)
         done_before = _has_active(state, principal)
         return pages.redirect("/account" if done_before else "/enroll?notice=setup-expired")
     except TwostepError as exc:
         return form_error(pages, request, "enroll.html", values, exc, principal=principal)
     if done.backup_codes is None:
-        return pages.redirect("/account?notice=device-added")
+        return pages.redirect(safe_next(next_url, "") or "/account?notice=device-added")
     fresh = sessions.resolve(state.ctx, principal.session.id)
-    return backup_codes_page(pages, request, done.backup_codes, fresh, first=True)
+    return backup_codes_page(
+        pages, request, done.backup_codes, fresh, first=True, next_url=safe_next(next_url, "")
+    )
 
 
 @router.get("/enroll/confirm")
@@ -172,6 +231,7 @@ def backup_codes_page(
     principal: sessions.Principal,
     *,
     first: bool,
+    next_url: str = "",
 ) -> Response:
     """The codes, once: list, download, print, and "I saved them" before going on."""
     issuer = pages.settings.issuer
@@ -182,5 +242,5 @@ def backup_codes_page(
     download = "data:text/plain;charset=utf-8;base64," + base64.b64encode(
         text.encode("utf-8")
     ).decode("ascii")
-    values = {"codes": codes, "download": download, "first": first}
+    values = {"codes": codes, "download": download, "first": first, "next": next_url}
     return pages.render(request, "backup_codes.html", values, principal=principal)

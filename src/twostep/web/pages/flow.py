@@ -195,8 +195,8 @@ def finish_sign_in(
         )
         return response
     if result.session.purpose != "full" or settings.enroll_at_registration:
-        # Without a challenge, the account has no device yet.
-        return start_session(pages, state, result, "/enroll")
+        # Without a challenge, the account has no device yet; after enrolling, on to ``next``.
+        return start_session(pages, state, result, with_next("/enroll", next_url))
     return start_session(pages, state, result, safe_next(next_url))
 
 
