@@ -55,11 +55,18 @@ class Received:
 
 @dataclass
 class Collector:
-    """aiosmtpd handler: records messages, can demand AUTH and refuse recipients."""
+    """aiosmtpd handler: records messages, can demand AUTH and refuse recipients.
+
+    ``defer`` recipients get 450 (try again later) at RCPT, always; the first ``tempfail``
+    messages get 451 at DATA, as a greylisting or overloaded server answers.
+    """
 
     require_auth: bool = False
     refuse: frozenset[str] = frozenset()
+    defer: frozenset[str] = frozenset()
+    tempfail: int = 0
     received: list[Received] = field(default_factory=list)
+    data_replies: list[str] = field(default_factory=list)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -75,10 +82,17 @@ class Collector:
     ) -> str:
         if address in self.refuse:
             return "550 5.1.1 No such user here"
+        if address in self.defer:
+            return "450 4.2.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.tempfail > 0:
+            self.tempfail -= 1
+            self.data_replies.append("451")
+            return "451 4.3.0 Try again later"
+        self.data_replies.append("250")
         login = session.auth_data if isinstance(session.auth_data, str) else None
         content = envelope.original_content or b""
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), content, login))
@@ -141,13 +155,19 @@ ServerFactory = Callable[..., Server]
 
 @pytest.fixture
 def smtp_server() -> Iterator[ServerFactory]:
-    """Start servers on demand: ``smtp_server(auth=True, tls_context=..., refuse=...)``."""
+    """Start servers on demand: ``smtp_server(auth=True, tls_context=..., refuse=...)``,
+    ``smtp_server(tempfail=2)`` (451 twice, then accept), ``smtp_server(defer=...)``."""
     controllers: list[Controller] = []
 
     def start(
-        *, auth: bool = False, refuse: frozenset[str] = frozenset(), **options: Any
+        *,
+        auth: bool = False,
+        refuse: frozenset[str] = frozenset(),
+        defer: frozenset[str] = frozenset(),
+        tempfail: int = 0,
+        **options: Any,
     ) -> Server:
-        handler = Collector(require_auth=auth, refuse=refuse)
+        handler = Collector(require_auth=auth, refuse=refuse, defer=defer, tempfail=tempfail)
         port = free_port()
         if auth:
             options.setdefault("auth_require_tls", False)

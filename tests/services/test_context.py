@@ -47,8 +47,8 @@ class GateMailer:
 class CountingQueue(MailQueue):
     """A :class:`MailQueue` that remembers every hand-off, message or not."""
 
-    def __init__(self, deliver: Callable[[Message], object], **kw: int) -> None:
-        super().__init__(deliver, **kw)
+    def __init__(self, deliver: Callable[[Message], object], *, capacity: int = 1000) -> None:
+        super().__init__(deliver, capacity=capacity)
         self.handed: list[Message | None] = []
 
     def put(self, message: Message | None) -> None:

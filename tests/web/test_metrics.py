@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from twostep.config import Settings
 from twostep.errors import ConfigurationError
+from twostep.mail import MemoryMailer, Message
 from twostep.web.app import create_app
 from twostep.web.metrics import scrape_allowed
 
@@ -74,3 +75,15 @@ def test_a_short_metrics_token_is_refused() -> None:
 def test_scrape_allowed(header: str | None, allowed: bool) -> None:
     assert scrape_allowed(header, SecretStr(TOKEN)) is allowed
     assert scrape_allowed(header, None) is True
+
+
+def test_mail_failures_are_counted_by_tag_and_outcome(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    ctx = app.state.twostep.ctx
+    with TestClient(app) as client:
+        ctx.mailer = MemoryMailer(failing=True)  # a final failure: no retry
+        assert ctx.mail_queue is not None
+        ctx.mail_queue.put(Message(to="a@example.com", subject="s", text="t", tag="new_device"))
+        ctx.mail_queue.join()
+        text = client.get("/metrics").text
+    assert 'twostep_mail_failures_total{outcome="failed",tag="new_device"} 1.0' in text

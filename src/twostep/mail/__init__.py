@@ -10,7 +10,7 @@ from __future__ import annotations
 from twostep.clock import Clock
 from twostep.config import Settings
 from twostep.errors import ConfigurationError
-from twostep.mail.base import Mailer, Message
+from twostep.mail.base import Mailer, Message, TransientMailError
 from twostep.mail.messages import EventContext, MessageFactory
 from twostep.mail.outbox import MemoryMailer, Outbox, StoredMessage
 from twostep.mail.smtp import InvalidMailURL, SMTPMailer
@@ -25,6 +25,7 @@ __all__ = [
     "Outbox",
     "SMTPMailer",
     "StoredMessage",
+    "TransientMailError",
     "build_mailer",
     "message_factory",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from twostep.errors import MailError
+
 
 def _check_header(name: str, value: str) -> None:
     if any(ch in value for ch in "\r\n\x00"):
@@ -40,14 +42,25 @@ class Message:
         _check_header("tag", self.tag)
 
 
+class TransientMailError(MailError):
+    """A failure worth trying again later: a 4xx reply, a timeout, a refused connection.
+
+    The background mail queue retries these with backoff; any other :class:`MailError` is
+    final (a 5xx reply, bad credentials, a certificate that fails verification).
+    """
+
+    code = "MAIL_TRANSIENT"
+
+
 @runtime_checkable
 class Mailer(Protocol):
     """Something that delivers a :class:`Message`, or raises ``MailError`` trying.
 
     Implementations must be safe to call from several threads, must not log bodies, and
     must raise :class:`~twostep.errors.MailError` (with no credentials in its text) for any
-    delivery failure, so the caller can record it and carry on. A custom mailer is a class
-    with one method; for example, one that posts to a provider's HTTP API::
+    delivery failure, so the caller can record it and carry on; raise
+    :class:`TransientMailError` for a failure that may pass (the queue then retries). A
+    custom mailer is a class with one method; for example, one that posts to a provider's HTTP API::
 
         import httpx
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from twostep.clock import Clock, SystemClock
 from twostep.errors import ConfigurationError, MailError
-from twostep.mail.base import Message
+from twostep.mail.base import Message, TransientMailError
 
 logger = logging.getLogger(__name__)
 
@@ -227,12 +227,18 @@ class SMTPMailer:
                 f"SMTP server {where} refused the credentials ({exc.smtp_code})"
             ) from None
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = ", ".join(str(code) for code, _ in exc.recipients.values())
-            raise MailError(f"SMTP server {where} refused the recipient ({codes})") from None
+            replies = [code for code, _ in exc.recipients.values()]
+            codes = ", ".join(str(code) for code in replies)
+            error = _by_reply(all(_transient(code) for code in replies))
+            raise error(f"SMTP server {where} refused the recipient ({codes})") from None
         except smtplib.SMTPSenderRefused as exc:
-            raise MailError(f"SMTP server {where} refused the sender ({exc.smtp_code})") from None
+            raise _by_reply(_transient(exc.smtp_code))(
+                f"SMTP server {where} refused the sender ({exc.smtp_code})"
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise MailError(f"SMTP server {where} answered {exc.smtp_code}") from None
+            raise _by_reply(_transient(exc.smtp_code))(
+                f"SMTP server {where} answered {exc.smtp_code}"
+            ) from None
         except ssl.SSLCertVerificationError as exc:
             raise MailError(
                 f"TLS certificate of {where} failed verification: {exc.verify_message}"
@@ -240,16 +246,20 @@ class SMTPMailer:
         except ssl.SSLError as exc:
             raise MailError(f"TLS with {where} failed: {exc.reason or 'handshake error'}") from None
         except TimeoutError:
-            raise MailError(f"SMTP server {where} timed out after {self.timeout:g}s") from None
+            raise TransientMailError(
+                f"SMTP server {where} timed out after {self.timeout:g}s"
+            ) from None
         except smtplib.SMTPServerDisconnected as exc:
             if isinstance(exc.__context__, TimeoutError):
-                raise MailError(f"SMTP server {where} timed out after {self.timeout:g}s") from None
-            raise MailError(f"SMTP server {where} closed the connection") from None
+                raise TransientMailError(
+                    f"SMTP server {where} timed out after {self.timeout:g}s"
+                ) from None
+            raise TransientMailError(f"SMTP server {where} closed the connection") from None
         except smtplib.SMTPException as exc:
             raise MailError(f"SMTP with {where} failed: {type(exc).__name__}") from None
-        except OSError as exc:
+        except OSError as exc:  # refused, unreachable, name lookup: the network may come back
             reason = exc.strerror or type(exc).__name__
-            raise MailError(f"cannot reach SMTP server {where}: {reason}") from None
+            raise TransientMailError(f"cannot reach SMTP server {where}: {reason}") from None
         logger.info("mail sent tag=%s via %s", message.tag or "-", where)
 
     def _connect(self) -> smtplib.SMTP:
@@ -292,3 +302,12 @@ def _feature(exc: smtplib.SMTPNotSupportedError) -> str:
         if feature in text:
             return feature
     return "a command it was sent"
+
+
+def _transient(code: int) -> bool:
+    """A 4xx reply: the server asks to try again later (RFC 5321 §4.2.1)."""
+    return 400 <= code < 500
+
+
+def _by_reply(transient: bool) -> type[MailError]:
+    return TransientMailError if transient else MailError

@@ -7,10 +7,12 @@ lets tests inject a clock, a mailer or a keyring.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -18,7 +20,14 @@ from typing import Literal
 from twostep.clock import Clock, SystemClock
 from twostep.config import Settings
 from twostep.errors import ConfigurationError, MailError
-from twostep.mail import Mailer, Message, MessageFactory, build_mailer, message_factory
+from twostep.mail import (
+    Mailer,
+    Message,
+    MessageFactory,
+    TransientMailError,
+    build_mailer,
+    message_factory,
+)
 from twostep.otp.providers import EmailCodeProvider, OTPProvider, load_provider
 from twostep.security import Keyring, PasswordHasher
 from twostep.store import Database
@@ -42,22 +51,62 @@ class Origin:
     channel: Channel = "api"
 
 
+RETRY_DELAYS: tuple[float, ...] = (5.0, 30.0, 120.0, 300.0, 600.0)
+"""Seconds before each retry of a transient mail failure: about 18 minutes in all, longer
+than a typical greylisting delay or a mail-server restart, shorter than a reset link lives."""
+
+MailObserver = Callable[[str, str], None]
+"""``observe(tag, outcome)``: ``"retry"``, ``"failed"`` (given up) or ``"dropped"``."""
+
+
+@dataclass(order=True)
+class _Retry:
+    due: float
+    seq: int
+    message: Message = field(compare=False)
+    attempt: int = field(compare=False)
+
+
 class MailQueue:
     """Mail leaves on one worker thread, after the request that caused it has its answer.
 
     Every request that may send mail hands exactly one item over: the message, or ``None``
     when the address gets nothing (unknown, cooling down). Both cost the same ``put`` on a
     bounded queue, so a request for a known address answers as fast as one for an unknown
-    address (DESIGN §4.6): sending, slow by nature, happens after the answer. The worker
-    never stops on a failure (``deliver`` logs it), and a full queue drops the message with
-    a log line rather than make a request wait.
+    address (DESIGN §4.6): sending, slow by nature, happens after the answer. A full queue
+    drops the message with a log line rather than make a request wait.
+
+    ``deliver`` raises on failure. A :class:`~twostep.mail.TransientMailError` (a 4xx reply,
+    a timeout, a refused connection) is tried again after each of ``retry_delays`` while
+    other mail keeps flowing, so a short outage or a greylisting server loses nothing; any
+    other failure, or the last retry, is logged at ERROR (``mail … failed for good``: alert
+    on it) and reported to ``observe``. Log lines name the tag and the recipient's domain,
+    never the body. ``clock`` and ``wait`` are seams for tests (monotonic seconds, and an
+    idle wait that a ``put`` cuts short).
     """
 
-    def __init__(self, deliver: Callable[[Message], object], *, capacity: int = 1000) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[Message], object],
+        *,
+        capacity: int = 1000,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        observe: MailObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
         self._deliver = deliver
+        self._capacity = capacity
         self._queue: queue.Queue[Message | None | object] = queue.Queue(maxsize=capacity)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._retry_delays = tuple(retry_delays)
+        self._observe = observe
+        self._clock = clock
+        self._bell = threading.Event()
+        self._wait = wait or self._bell.wait
+        self._retries: list[_Retry] = []
+        self._seq = 0
 
     def put(self, message: Message | None) -> None:
         """Hand ``message`` (or ``None``, which sends nothing) to the worker; never blocks."""
@@ -66,19 +115,26 @@ class MailQueue:
             self._queue.put_nowait(message)
         except queue.Full:
             if message is not None:
-                domain = message.to.rpartition("@")[2]
-                log.warning("mail queue full: %s to @%s dropped", message.tag or "-", domain)
+                log.warning(
+                    "mail queue full: %s to @%s dropped", message.tag or "-", _domain(message)
+                )
+                self._report(message, "dropped")
+        self._bell.set()
 
     def join(self) -> None:
         """Wait until everything handed over so far has been delivered or given up."""
         self._queue.join()
 
     def close(self) -> None:
-        """Deliver what is queued, then stop the worker (a later ``put`` starts a new one)."""
+        """Deliver what is queued, then stop the worker (a later ``put`` starts a new one).
+
+        Messages still waiting for a retry are given up, each with a log line.
+        """
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(_STOP)
+            self._bell.set()
             thread.join()
 
     def _ensure_worker(self) -> None:
@@ -91,16 +147,77 @@ class MailQueue:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
+            self._bell.clear()
             try:
-                if item is _STOP:
-                    return
-                if isinstance(item, Message):
-                    self._deliver(item)
-            except Exception as exc:  # the worker outlives any one message
-                log.warning("mail delivery failed: %s", type(exc).__name__)
-            finally:
+                item = self._queue.get_nowait() if self._retries else self._queue.get()
+            except queue.Empty:
+                due = self._retries[0].due - self._clock()
+                if due <= 0:
+                    retry = heapq.heappop(self._retries)
+                    self._attempt(retry.message, retry.attempt)
+                    continue
+                self._wait(due)
+                continue
+            if item is _STOP:
+                self._give_up_retries()
                 self._queue.task_done()
+                return
+            if isinstance(item, Message):
+                self._attempt(item, 0)
+            else:
+                self._queue.task_done()
+
+    def _attempt(self, message: Message, attempt: int) -> None:
+        """Try ``message``; on a transient failure schedule the next try, else finish it."""
+        try:
+            self._deliver(message)
+        except TransientMailError as exc:
+            if attempt < len(self._retry_delays) and len(self._retries) < self._capacity:
+                delay = self._retry_delays[attempt]
+                log.warning(
+                    "mail %s to @%s failed (try %d), retrying in %gs: %s",
+                    message.tag or "-", _domain(message), attempt + 1, delay, exc.message,
+                )  # fmt: skip
+                self._report(message, "retry")
+                self._seq += 1
+                heapq.heappush(
+                    self._retries, _Retry(self._clock() + delay, self._seq, message, attempt + 1)
+                )
+                return
+            self._failed(message, attempt, exc.message)
+        except MailError as exc:
+            self._failed(message, attempt, exc.message)
+        except Exception as exc:  # the worker outlives any one message
+            self._failed(message, attempt, type(exc).__name__)
+        self._queue.task_done()
+
+    def _failed(self, message: Message, attempt: int, reason: str) -> None:
+        log.error(
+            "mail %s to @%s failed for good after %d tries: %s",
+            message.tag or "-", _domain(message), attempt + 1, reason,
+        )  # fmt: skip
+        self._report(message, "failed")
+
+    def _give_up_retries(self) -> None:
+        while self._retries:
+            retry = heapq.heappop(self._retries)
+            log.error(
+                "mail %s to @%s given up at shutdown after %d tries",
+                retry.message.tag or "-", _domain(retry.message), retry.attempt,
+            )  # fmt: skip
+            self._report(retry.message, "dropped")
+            self._queue.task_done()
+
+    def _report(self, message: Message, outcome: str) -> None:
+        if self._observe is not None:
+            try:
+                self._observe(message.tag or "-", outcome)
+            except Exception:  # a metric must never stop the mail
+                log.exception("mail observer failed")
+
+
+def _domain(message: Message) -> str:
+    return message.to.rpartition("@")[2]
 
 
 _STOP = object()

@@ -84,10 +84,11 @@ def create_app(
     """
     settings = settings or load_settings()
     ctx = context or build_context(settings)
-    mail_queue = MailQueue(ctx.deliver)
+    metrics = Metrics()
+    # The mailer is looked up per message (tests swap it); failures are retried and counted.
+    mail_queue = MailQueue(lambda message: ctx.mailer.send(message), observe=metrics.mail_failure)
     if context is None:  # an injected context keeps its own choice (tests read mail at once)
         ctx.mail_queue = mail_queue
-    metrics = Metrics()
     state = WebState(
         ctx=ctx,
         tokens=TokenService(ctx, settings),

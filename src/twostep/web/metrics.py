@@ -48,6 +48,17 @@ class Metrics:
             "twostep_lockouts", "Requests refused by a lockout or rate limit.", ["flow"],
             registry=self.registry,
         )  # fmt: skip
+        self.mail_failures = Counter(
+            "twostep_mail_failures",
+            "Mail delivery failures by tag and outcome: retry (transient, tried again), "
+            "failed (given up) or dropped (queue full or shutting down).",
+            ["tag", "outcome"],
+            registry=self.registry,
+        )
+
+    def mail_failure(self, tag: str, outcome: str) -> None:
+        """Count one mail failure (the :class:`~twostep.services.context.MailQueue` hook)."""
+        self.mail_failures.labels(tag, outcome).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
