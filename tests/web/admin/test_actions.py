@@ -114,9 +114,9 @@ def test_unlock_lifts_a_real_lockout(console: Console) -> None:
     user.submit("/logout", {}, form_page="/account")
     user.login()
     for _ in range(console.ctx.settings.lockout_threshold):
-        user.submit("/login/2fa", {"code": "000000"}, form_page="/login/2fa")
+        user.submit("/login/2fa", {"code": "000000"}, form_page="/login")
     assert user.login().headers["location"] == "/login/2fa"
-    refused = user.submit("/login/2fa", {"code": user.code()}, form_page="/login/2fa")
+    refused = user.submit("/login/2fa", {"code": user.code()}, form_page="/login")
     assert refused.status_code == 429  # locked: even the right code is refused
 
     console.step_up(console.confirm_url("unlock"))
