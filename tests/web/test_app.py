@@ -21,7 +21,7 @@ def test_development_start_creates_database_and_keyring(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path))
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
-        assert client.get("/readyz").json() == {"status": "ok"}
+        assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}
     assert (tmp_path / "twostep.sqlite3").exists()
     assert (tmp_path / "keyring.json").stat().st_mode & 0o077 == 0
 

@@ -87,3 +87,20 @@ def test_mail_failures_are_counted_by_tag_and_outcome(tmp_path: Path) -> None:
         ctx.mail_queue.join()
         text = client.get("/metrics").text
     assert 'twostep_mail_failures_total{outcome="failed",tag="new_device"} 1.0' in text
+
+
+def test_route_labels_name_the_docs_and_static_routes(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        for path in ("/docs", "/docs/assets/swagger-ui.css", "/openapi.json",
+                     "/static/twostep.css", "/no/such/page"):  # fmt: skip
+            client.get(path)
+        text = client.get("/metrics").text
+    for route, status in [
+        ("/docs", 200),
+        ("/docs/assets/{name}", 200),
+        ("/openapi.json", 200),
+        ("/static/{path}", 200),
+        ("unmatched", 404),
+    ]:
+        assert f'method="GET",route="{route}",status="{status}"' in text, route
+    assert 'route="/docs/assets/swagger-ui.css"' not in text

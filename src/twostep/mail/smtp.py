@@ -262,6 +262,22 @@ class SMTPMailer:
             raise TransientMailError(f"cannot reach SMTP server {where}: {reason}") from None
         logger.info("mail sent tag=%s via %s", message.tag or "-", where)
 
+    def ping(self, *, timeout: float = 2.0) -> bool:
+        """True when the server answers a greeting and ``NOOP`` (for readiness probes).
+
+        Sends no credentials and no mail; TLS is not negotiated (a greeting is enough to
+        know the server is up).
+        """
+        saved, self.timeout = self.timeout, min(timeout, self.timeout)
+        try:
+            with self._connect() as smtp:
+                code, _ = smtp.noop()
+                return 200 <= code < 300
+        except (smtplib.SMTPException, ssl.SSLError, OSError):
+            return False
+        finally:
+            self.timeout = saved
+
     def _connect(self) -> smtplib.SMTP:
         if self.security == "tls":
             return smtplib.SMTP_SSL(

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from twostep import __version__
 from twostep.config import Settings, load_settings
@@ -23,12 +23,12 @@ from twostep.errors import Unauthenticated
 from twostep.services import maintenance
 from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
-from twostep.store import migrate
 from twostep.web import errors, schemas
 from twostep.web.api import account, admin, auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
 from twostep.web.docs import install_docs
+from twostep.web.health import install_health
 from twostep.web.metrics import Metrics, ObserveRequests, scrape_allowed
 from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
@@ -134,19 +134,7 @@ def create_app(
     install_pages(app, state)
     install_admin_pages(app, state)
 
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        """The process is up and serving (no I/O, so it runs on the event loop itself)."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["operations"])
-    def readyz() -> JSONResponse:
-        """The database answers and its schema is current."""
-        if not ctx.db.ping():
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        if not migrate.is_current(ctx.db):
-            return JSONResponse({"status": "unavailable", "database": "schema behind"}, 503)
-        return JSONResponse({"status": "ok"})
+    install_health(app, ctx, settings)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def prometheus(request: Request) -> Response:

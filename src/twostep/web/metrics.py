@@ -108,9 +108,18 @@ class ObserveRequests:
 
 def route_template(scope: Scope) -> str:
     """The matched route as a template (``/api/v1/2fa/devices/{device_id}``), so labels stay
-    few however many ids are requested; ``unmatched`` for a 404."""
+    few however many ids are requested; ``unmatched`` for a 404 outside any route.
+
+    FastAPI routes name themselves in ``scope["route"]``; plain Starlette routes (such as
+    ``/openapi.json``) only leave their ``endpoint``, and a mount (``/static``) its prefix,
+    labelled ``/static/{path}``.
+    """
     if scope.get("route") is None:
-        return "unmatched"
+        if "endpoint" not in scope:
+            return "unmatched"
+        if "app_root_path" in scope:  # inside a Mount: root_path grew by the mount's prefix
+            prefix = str(scope.get("root_path", ""))[len(str(scope["app_root_path"])) :]
+            return f"{prefix}/{{path}}"
     names = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
     segments = str(scope["path"]).split("/")
     return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
