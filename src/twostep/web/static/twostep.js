@@ -7,6 +7,19 @@
     if (status) status.textContent = text;
   };
 
+  /* A code field of the wrong length gets our own words, not the browser's "format".
+     Registered before the auto-submit below, so its check sees this keystroke's validity. */
+  for (const input of document.querySelectorAll("input.code-input[pattern]")) {
+    const digits = Number.parseInt(input.dataset.autosubmit || input.maxLength / 2 - 1, 10) || 6;
+    const message = `Enter all ${digits} digits of the code your app shows now.`;
+    const update = () => {
+      input.setCustomValidity("");
+      if (!input.validity.valid) input.setCustomValidity(message);
+    };
+    input.addEventListener("input", update);
+    update();
+  }
+
   /* A code field: accept pasted "123 456", submit once the digits are complete. */
   for (const input of document.querySelectorAll("input[data-autosubmit]")) {
     const digits = Number.parseInt(input.dataset.autosubmit, 10) || 6;
@@ -73,18 +86,6 @@
     };
     const timer = window.setInterval(tick, 1000);
     tick();
-  }
-
-  /* A code field of the wrong length gets our own words, not the browser's "format". */
-  for (const input of document.querySelectorAll("input.code-input[pattern]")) {
-    const digits = Number.parseInt(input.dataset.autosubmit || input.maxLength / 2 - 1, 10) || 6;
-    const message = `Enter all ${digits} digits of the code your app shows now.`;
-    const update = () => {
-      input.setCustomValidity("");
-      if (!input.validity.valid) input.setCustomValidity(message);
-    };
-    input.addEventListener("input", update);
-    update();
   }
 
   /* Copy buttons. */
