@@ -1,5 +1,5 @@
 # twostep: the two commands of the README, and the checks CI runs.
-.PHONY: run test check fmt bench sync sync-runtime
+.PHONY: run test check fmt bench sync sync-runtime readme
 
 UV ?= uv
 # `make run PORT=8001 HOST=127.0.0.1`: empty means the settings' default (127.0.0.1:8000).
@@ -31,6 +31,10 @@ check: sync
 fmt: sync
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
+
+# The README's configuration table, from the fields of twostep.config.Settings.
+readme: sync
+	$(UV) run --frozen python scripts/settings_table.py
 
 bench: sync
 	$(UV) run --frozen python bench/otp.py

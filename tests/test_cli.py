@@ -384,3 +384,19 @@ def test_purge_deletes_what_is_past_its_time(
     with db.transaction(readonly=True) as tx:
         assert throttles.get(tx, "login:ip:192.0.2.1") is None
     db.dispose()
+
+
+def test_make_run_installs_the_runtime_only_and_takes_a_port() -> None:
+    root = Path(__file__).resolve().parents[1]
+    make = need_binary("make")
+
+    def plan(*args: str) -> list[list[str]]:
+        command = [make, "-s", "-n", "-C", str(root), "UV=uv", *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=30)
+        return [line.split() for line in result.stdout.splitlines()]
+
+    run = plan("run", "PORT=8001")
+    assert ["uv", "sync", "--frozen", "--no-dev"] in run
+    assert ["uv", "run", "--frozen", "--no-dev", "twostep", "serve", "--port", "8001"] in run
+    assert ["uv", "run", "--frozen", "--no-dev", "twostep", "serve"] in plan("run")
+    assert ["uv", "sync", "--frozen"] in plan("test")

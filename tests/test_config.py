@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from scripts.settings_table import README, render
 
 from twostep.config import Settings, env_name, load_settings
 from twostep.errors import ConfigurationError
@@ -160,3 +161,11 @@ def test_development_links_follow_the_served_host_and_port(tmp_path: Path) -> No
 def test_production_requires_a_public_url(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="TWOSTEP_PUBLIC_URL: is required"):
         production(tmp_path, public_url="")
+
+
+def test_the_readme_configuration_table_is_the_settings() -> None:
+    """Fails when a setting is added, removed or re-described without ``make readme``."""
+    readme = README.read_text(encoding="utf-8")
+    assert render(readme) == readme, "run 'make readme' to regenerate the table"
+    for name in Settings.model_fields:
+        assert f"| `{env_name(name)}` |" in readme
