@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from twostep.store._sql import clip, delete_where
 from twostep.store.db import Tx
@@ -24,9 +24,13 @@ __all__ = [
     "count",
     "delete_before",
     "for_user",
+    "last_at",
     "query",
     "record",
 ]
+
+SIGN_IN = "session.created"
+"""The row every sign-in leaves (password, code, reset link): a session was started."""
 
 FORBIDDEN_DETAIL_KEYS = frozenset(
     {
@@ -172,3 +176,16 @@ def for_user(
 def delete_before(tx: Tx, before: datetime, *, limit: int | None = None) -> int:
     """Retention: drop events older than ``before`` (at most ``limit``, oldest first)."""
     return delete_where(tx, audit_events, audit_events.c.at < before, limit)
+
+
+def last_at(user_id: ColumnElement[str], event: str = SIGN_IN) -> ScalarSelect[datetime]:
+    """The time of the newest successful ``event`` of ``user_id`` (a correlated subquery).
+
+    Answered from the ``(user_id, at)`` index; ``NULL`` for an account that never had one.
+    """
+    a = audit_events.c
+    return (
+        select(func.max(a.at))
+        .where(a.user_id == user_id, a.event == event, a.outcome == "success")
+        .scalar_subquery()
+    )

@@ -18,7 +18,7 @@ from twostep.web.pages.admin.deps import details_text
 from twostep.web.pages.admin.export import BATCH, safe_cell
 from twostep.web.pages.admin.filters import parse_time
 
-EVENT = re.compile(r'<code class="event">([a-z_.]+)</code>')
+EVENT = re.compile(r'<span class="event" title="([a-z_.]+)">')
 NEXT = re.compile(r'href="([^"]+)" rel="next"')
 
 
@@ -135,8 +135,10 @@ def test_json_export_carries_the_filters_and_every_row(console: Console) -> None
     assert body["total"] == BATCH + 1 == len(body["items"]) and body["truncated"] is False
     first = body["items"][0]
     assert set(first) == {
-        "id", "at", "event", "outcome", "user_id", "actor_id", "ip", "user_agent", "details",
+        "id", "at", "event", "event_name", "outcome", "user_id", "user_email", "actor_id",
+        "actor_email", "ip", "user_agent", "details",
     }  # fmt: skip
+    assert first["user_email"] == EMAIL and first["event_name"] == "Sign-in: password"
     assert first["at"] == console.admin.clock.now().isoformat()  # newest first
     assert first["user_id"] == console.user_id
 
@@ -161,8 +163,10 @@ def test_cells_times_and_details_helpers() -> None:
     assert parse_time("2026-05-06", "until", end=True) == parse_time("2026-05-07T00:00", "x")
     uuid = "0265750b-ce93-4512-85d1-c17846803887"
     assert details_text({"device_id": uuid, "amr": ["pwd", "otp"], "n": {"a": 1}}) == (
-        'amr: pwd, otp · device_id: 0265750b… · n: {"a": 1}'
+        "amr: pwd, otp · device id: 0265750b… · n: a 1"
     )
+    shown = details_text({"reason": "email_in_use", "forced": True, "left": None, "l": [{"k": 1}]})
+    assert shown == "forced: yes · l: k 1 · left: none · reason: email in use"
     assert details_text({"x": "y" * 500}).endswith("…")
 
 
@@ -184,3 +188,35 @@ def test_times_at_the_ends_of_the_calendar_filter_nothing_out(console: Console, 
         export = admin.get(f"/admin/audit/export.{kind}?{query}")
         assert export.status_code == 200
         assert int(export.headers["x-total-count"]) >= len(everything)
+
+
+def test_events_have_readable_names_times_in_utc_and_details_as_text(console: Console) -> None:
+    with console.ctx.db.transaction() as tx:
+        audit.record(
+            tx, event="email.change_requested", outcome="denied",
+            at=console.admin.clock.now(), user_id=console.user_id,
+            details={"reason": "email_in_use", "forced": True},
+        )  # fmt: skip
+    page = console.admin.get("/admin/audit").text
+    assert ">Sign-in: second factor</span>" in page and ">Authenticator app added</span>" in page
+    assert '<code class="event">' not in page
+    assert "All times are UTC, here and in the filters." in page
+    assert 'data-local="datetime"' not in page  # no conversion to the browser's zone
+    assert re.search(r'<time datetime="[^"]+" class="utc">\d{4}-\d\d-\d\d \d\d:\d\d <abbr', page)
+    assert "reason: email in use · " not in page and "forced: yes · reason: email in use" in page
+    assert "{&#39;" not in page and "True" not in page
+    assert '<option value="login.factor">Sign-in: second factor</option>' in page
+    assert ">Refused</span>" in page
+    chosen = console.admin.get("/admin/audit?event=custom.thing").text
+    assert '<option value="custom.thing" selected>Custom: thing</option>' in chosen
+
+
+def test_the_csv_export_puts_the_email_beside_each_user_id(console: Console) -> None:
+    reply = console.admin.get(f"/admin/audit/export.csv?user={EMAIL}")
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    assert rows and {row["user_email"] for row in rows} == {EMAIL}
+    header = reply.text.splitlines()[0].split(",")
+    assert header.index("user_email") == header.index("user_id") + 1
+    assert header.index("actor_email") == header.index("actor_id") + 1
+    names = {row["event"]: row["event_name"] for row in rows}
+    assert names["session.created"] == "Session started"

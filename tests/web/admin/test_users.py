@@ -95,3 +95,31 @@ def test_own_page_offers_no_self_deactivation_and_unknown_ids_are_404(console: C
     assert "(you)" in own and "/deactivate" not in own and "remove-admin" in own
     missing = console.admin.get("/admin/users/not-an-account")
     assert missing.status_code == 404 and "No such account" in missing.text
+
+
+def test_the_list_shows_the_last_sign_in_and_sorts_by_it(console: Console) -> None:
+    create_user(console.ctx, "never@example.com", PASSWORD)
+    console.admin.clock.advance(3600)
+    user = console.user  # robin signs in again, an hour after everyone else
+    user.submit("/logout", {}, form_page="/account")
+    user.login()
+    user.submit("/login/2fa", {"code": user.code()}, form_page="/login/2fa")
+    admin = console.admin
+
+    page = admin.get("/admin/users").text
+    assert '<th scope="col" aria-sort="descending">Last sign-in</th>' not in page
+    assert ">Last sign-in</th>" in page and ">Never</span>" in page
+    at = f"{admin.clock.now():%Y-%m-%d %H:%M}"
+    robin = page[page.index(EMAIL) :]
+    assert robin[: robin.index("</tr>")].count(at) == 1  # the new sign-in, in UTC
+
+    recent = emails(admin.get("/admin/users?sort=last_sign_in").text)
+    assert recent == [EMAIL, ADMIN, "never@example.com"]
+    idle = emails(admin.get("/admin/users?sort=idle").text)
+    assert idle == ["never@example.com", ADMIN, EMAIL]
+    assert emails(admin.get("/admin/users?sort=email").text) == sorted(recent)
+    assert emails(admin.get("/admin/users?sort=newest").text) == ["never@example.com", ADMIN, EMAIL]
+    assert emails(admin.get("/admin/users?sort=bogus").text) == [EMAIL, ADMIN, "never@example.com"]
+    sorted_page = admin.get("/admin/users?sort=idle&per_page=1").text
+    found = NEXT.search(sorted_page)
+    assert found is not None and "sort=idle" in unescape(found.group(1))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from twostep.services import audit as audit_service
 from twostep.web.deps import WebState
 from twostep.web.pages.admin import actions, audit, overview, users
 
@@ -33,5 +34,8 @@ def install_admin_pages(app: FastAPI, state: WebState) -> None:
     """
     if not hasattr(app.state, "pages"):
         raise RuntimeError("install_pages(app, state) must run before install_admin_pages")
+    app.state.pages.env.globals.update(
+        event_name=audit_service.event_name, outcome_name=audit_service.outcome_name
+    )
     for module in (overview, users, actions, audit):
         app.include_router(module.router)

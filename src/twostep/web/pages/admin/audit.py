@@ -20,12 +20,12 @@ from twostep.web.deps import State
 from twostep.web.pages.admin.deps import Admin, details_text, page_link
 from twostep.web.pages.admin.export import Export
 from twostep.web.pages.admin.filters import (
-    EVENTS,
     OUTCOMES,
     AuditFilters,
     AuditQuery,
     Filters,
     empty_page,
+    event_choices,
     resolve,
 )
 from twostep.web.pages.deps import PagesDep
@@ -74,7 +74,7 @@ def audit_page(
     values = {
         "found": found,
         "typed": typed,
-        "events": EVENTS,
+        "events": event_choices(typed.event),
         "outcomes": OUTCOMES,
         "emails": stats.user_emails(ctx, principal, ids) if ids else {},
         "no_such_user": query is None and problem is None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from itertools import islice
@@ -24,13 +24,17 @@ from typing import Any, Literal
 
 from starlette.responses import StreamingResponse
 
-from twostep.services import admin, sessions
+from twostep.services import admin, audit, sessions, stats
 from twostep.services.context import Context
 from twostep.web.pages.admin.filters import AuditFilters, AuditQuery
 
 EXPORT_LIMIT = 100_000
 BATCH = admin.MAX_PER_PAGE
-COLUMNS = ("id", "at", "event", "outcome", "user_id", "actor_id", "ip", "user_agent", "details")
+COLUMNS = (
+    "id", "at", "event", "event_name", "outcome", "user_id", "user_email", "actor_id",
+    "actor_email", "ip", "user_agent", "details",
+)  # fmt: skip
+"""Each account id has its email beside it (empty once the account is gone)."""
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Format = Literal["csv", "json"]
 
@@ -50,19 +54,27 @@ def _details(event: admin.AuditEvent) -> str:
     return json.dumps(dict(event.details), sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _record(event: admin.AuditEvent) -> dict[str, Any]:
+Labelled = tuple[admin.AuditEvent, Mapping[str, str]]
+"""An event and ``{user id: email}`` for the accounts it names."""
+
+
+def _record(labelled: Labelled) -> dict[str, Any]:
+    event, emails = labelled
     found = asdict(event)
     found["at"] = event.at.isoformat()
+    found["event_name"] = audit.event_name(event.event)
+    found["user_email"] = emails.get(event.user_id or "", "")
+    found["actor_email"] = emails.get(event.actor_id or "", "")
     found["details"] = dict(event.details)
     return found
 
 
-def csv_chunks(events: Iterator[admin.AuditEvent]) -> Iterator[str]:
+def csv_chunks(events: Iterator[Labelled]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for i, event in enumerate(events, 1):
-        row = [*(_record(event)[name] for name in COLUMNS[:-1]), _details(event)]
+        row = [*(_record(event)[name] for name in COLUMNS[:-1]), _details(event[0])]
         writer.writerow([safe_cell(cell) for cell in row])
         if i % BATCH == 0:
             yield buffer.getvalue()
@@ -71,7 +83,7 @@ def csv_chunks(events: Iterator[admin.AuditEvent]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def json_chunks(events: Iterator[admin.AuditEvent], head: dict[str, Any]) -> Iterator[str]:
+def json_chunks(events: Iterator[Labelled], head: dict[str, Any]) -> Iterator[str]:
     """``{...head, "items": [...]}``, one event per line."""
     opening = json.dumps({**head, "items": []})[:-2]  # drop the closing "]}"
     yield opening
@@ -97,6 +109,13 @@ class Export:
             page += 1
             yield from query.fetch(self.ctx, self.principal, page=page, per_page=BATCH).items
 
+    def _labelled(self, events: Iterator[admin.AuditEvent]) -> Iterator[Labelled]:
+        """Each event with the emails of its accounts, looked up once per batch."""
+        while batch := list(islice(events, BATCH)):
+            ids = {i for e in batch for i in (e.user_id, e.actor_id) if i}
+            emails = stats.user_emails(self.ctx, self.principal, ids) if ids else {}
+            yield from ((event, emails) for event in batch)
+
     def response(self, typed: AuditFilters, kind: Format) -> StreamingResponse:
         """The download; reads the first batch now, the rest while streaming."""
         events: Iterator[admin.AuditEvent] = iter(())
@@ -113,9 +132,10 @@ class Export:
             "x-total-count": str(total),
             "x-truncated": "true" if total > EXPORT_LIMIT else "false",
         }
+        labelled = self._labelled(events)
         if kind == "csv":
             return StreamingResponse(
-                csv_chunks(events), media_type="text/csv; charset=utf-8", headers=headers
+                csv_chunks(labelled), media_type="text/csv; charset=utf-8", headers=headers
             )
         head = {
             "exported_at": self.at.isoformat(),
@@ -124,5 +144,5 @@ class Export:
             "truncated": total > EXPORT_LIMIT,
         }
         return StreamingResponse(
-            json_chunks(events, head), media_type="application/json", headers=headers
+            json_chunks(labelled, head), media_type="application/json", headers=headers
         )

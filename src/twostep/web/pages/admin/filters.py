@@ -2,8 +2,9 @@
 
 The form keeps the operator's text (so a page shows back exactly what was typed, and every
 link carries it); :func:`resolve` turns it into service arguments. A user may be named by
-id or by email address; times are UTC, typed as ``2026-05-06T14:30`` (what a
-``datetime-local`` field sends) or as a date, which for "until" means the end of that day.
+id or by email address; times are UTC, the zone the page shows them in, typed as
+``2026-05-06T14:30`` (what a ``datetime-local`` field sends) or as a date, which for
+"until" means the end of that day.
 """
 
 from __future__ import annotations
@@ -15,26 +16,21 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from twostep.errors import InvalidInput
-from twostep.services import admin, sessions, stats
+from twostep.services import admin, audit, sessions, stats
 from twostep.services.context import Context
 from twostep.store.types import MAX_UTC, as_utc
 
 OUTCOMES = ("success", "failure", "denied", "info")
-FACTOR_EVENTS = tuple(f"{purpose}.factor" for purpose in ("login", "elevate", "reset"))
-EVENTS = (
-    "account.locked", "account.register", "admin.denied", "admin.role_changed",
-    "admin.sessions_revoked", "admin.two_factor_reset", "admin.unlocked",
-    "admin.user_activated", "admin.user_deactivated", "backup_codes.regenerated",
-    "device.confirm", "device.enroll_started", "device.removed", "device.renamed",
-    "elevate.factor", "email.change_requested", "email.changed", "email.code_requested",
-    "email.verified", "email.verify_link", "keys.rekeyed", "login.challenge",
-    "login.email_code", "login.factor", "login.password", "password.changed",
-    "password.confirm", "password.reset", "password.reset_requested", "reset.factor",
-    "session.created", "session.elevated", "session.refresh", "session.refresh_reuse",
-    "session.refreshed", "session.revoked", "session.revoked_all", "two_factor.disabled",
-    "user.created",
-)  # fmt: skip
-"""Suggestions for the event field (any exact event name may be typed)."""
+EVENTS = tuple(sorted(audit.EVENT_NAMES, key=lambda event: audit.EVENT_NAMES[event]))
+"""The event field's choices, by readable name (any exact event name may be asked for)."""
+
+
+def event_choices(chosen: str) -> list[tuple[str, str]]:
+    """``(event, name)`` for the select; an unknown ``chosen`` event is kept as a choice."""
+    found = [(event, audit.event_name(event)) for event in EVENTS]
+    if chosen and chosen not in audit.EVENT_NAMES:
+        found.insert(0, (chosen, audit.event_name(chosen)))
+    return found
 
 
 @dataclass(frozen=True, slots=True)

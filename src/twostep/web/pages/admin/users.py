@@ -24,6 +24,13 @@ from twostep.web.pages.routing import PageRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PER_PAGE = 25
+SORTS: dict[admin.UserSort, str] = {
+    "created": "Oldest first",
+    "newest": "Newest first",
+    "email": "Email, A to Z",
+    "last_sign_in": "Signed in most recently",
+    "idle": "Longest since sign-in",
+}
 FILTERS: dict[admin.TwoFactorFilter, str] = {
     "enabled": "2FA on",
     "disabled": "2FA off",
@@ -39,18 +46,21 @@ def users_page(
     principal: Admin,
     q: Annotated[str, Query(max_length=320)] = "",
     two_factor: Annotated[str, Query(max_length=16)] = "",
+    sort: Annotated[str, Query(max_length=16)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=admin.MAX_PER_PAGE)] = PER_PAGE,
 ) -> Response:
-    """Accounts, oldest first: search by email, filter by 2FA or lock state, paginate."""
+    """Accounts: search by email, filter by 2FA or lock state, sort, paginate."""
     chosen = next((key for key in FILTERS if key == two_factor), None)
+    order: admin.UserSort = next((key for key in SORTS if key == sort), "created")
     found = admin.list_users(
-        state.ctx, principal, query=q.strip() or None, two_factor=chosen, page=page,
-        per_page=per_page,
+        state.ctx, principal, query=q.strip() or None, two_factor=chosen, sort=order,
+        page=page, per_page=per_page,
     )  # fmt: skip
     params: dict[str, str | int] = {
         "q": q.strip(),
         "two_factor": chosen or "",
+        "sort": order if order != "created" else "",
         "per_page": per_page if per_page != PER_PAGE else "",
     }
     values = {
@@ -58,6 +68,8 @@ def users_page(
         "q": q.strip(),
         "two_factor": chosen or "",
         "filters": FILTERS,
+        "sorts": SORTS,
+        "sort": order,
         "per_page": per_page,
         "first_row": (page - 1) * per_page + 1,
         "last_row": (page - 1) * per_page + len(found.items),
