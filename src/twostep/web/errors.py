@@ -150,6 +150,22 @@ def _error_page(status: int, message: str) -> HTMLResponse:
     return HTMLResponse(body, status, headers=headers)
 
 
+def _page_for(request: Request, status: int, message: str) -> Response:
+    """The site's own error page (header, navigation for a signed-in viewer, a next step);
+    the bare page when the app serves no pages."""
+    pages = getattr(request.app.state, "pages", None)
+    if pages is None:
+        return _error_page(status, message)
+    from twostep.web.pages.viewer import viewer  # here: the pages import this module
+
+    title = PAGE_TITLES.get(status, "Something went wrong")
+    values = {"title": title, "status": status, "message": message}
+    rendered: Response = pages.render(
+        request, "404.html", values, status=status, principal=viewer(request)
+    )
+    return rendered
+
+
 def allowed_methods(request: Request) -> str:
     """Every method some route serves at this path, for the ``Allow`` header of a 405.
 
@@ -194,7 +210,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         if _wants_page(request):
-            page = _error_page(exc.status_code, message)
+            page = _page_for(request, exc.status_code, message)
             page.headers.update(headers)
             return page
         return JSONResponse(error_body(code, message), exc.status_code, headers=headers)

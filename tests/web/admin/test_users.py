@@ -123,3 +123,13 @@ def test_the_list_shows_the_last_sign_in_and_sorts_by_it(console: Console) -> No
     sorted_page = admin.get("/admin/users?sort=idle&per_page=1").text
     found = NEXT.search(sorted_page)
     assert found is not None and "sort=idle" in unescape(found.group(1))
+
+
+def test_an_unknown_account_keeps_the_console_header_and_offers_the_list(
+    console: Console,
+) -> None:
+    gone = console.admin.get("/admin/users/00000000-0000-4000-8000-000000000000")
+    assert gone.status_code == 404
+    assert 'class="site-nav"' in gone.text and ADMIN in gone.text
+    assert 'href="/admin/users">Back to the user list</a>' in gone.text
+    assert "Go to sign in" not in gone.text

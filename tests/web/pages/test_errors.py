@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.web.pages.conftest import EMAIL, PASSWORD, Site
+from twostep.web.middleware import PAGE_CSP
 
 
 def _without_tokens(html: str) -> str:
@@ -192,3 +193,38 @@ def test_a_locked_password_step_says_when_it_unlocks_and_the_ways_out(site: Site
     assert f'data-unlock="{seconds}"' in locked.text and "<time datetime=" in locked.text
     assert 'href="/forgot-password"' in locked.text and 'href="/login/email"' in locked.text
     assert 'name="password"' not in locked.text and "expired" not in locked.text.lower()
+
+
+PAGE = {"accept": "text/html"}
+
+
+def test_a_missing_page_keeps_the_header_for_someone_signed_in(site: Site) -> None:
+    site.signed_up()
+    missing = site.client.get("/no-such-page", headers=PAGE)
+    assert missing.status_code == 404
+    assert "<h1>Page not found</h1>" in missing.text
+    assert 'class="site-nav"' in missing.text and EMAIL in missing.text
+    assert 'href="/account">Back to your account</a>' in missing.text
+    assert "Go to sign in" not in missing.text
+    assert missing.headers["content-security-policy"] == PAGE_CSP
+
+
+def test_a_missing_page_offers_sign_in_to_a_visitor(site: Site) -> None:
+    missing = site.client.get("/no-such-page", headers=PAGE)
+    assert missing.status_code == 404
+    assert 'class="site-nav"' not in missing.text
+    assert 'href="/login">Go to sign in</a>' in missing.text
+
+
+def test_error_messages_keep_the_header_and_the_next_step_for_someone_signed_in(
+    site: Site,
+) -> None:
+    site.signed_up()
+    stale = site.client.post(
+        "/account/sessions/revoke-others", data={"csrf_token": "stale"}, follow_redirects=False
+    )
+    assert stale.status_code == 403
+    assert 'class="site-nav"' in stale.text and "Back to your account" in stale.text
+    assert "Go to sign in" not in stale.text
+    api_path = site.client.get("/api/v1/no-such-thing", headers=PAGE)
+    assert api_path.headers["content-type"].startswith("application/json")

@@ -34,6 +34,7 @@ from twostep.web.errors import fault_of, report_fault, status_for
 from twostep.web.pages import humanize
 from twostep.web.pages.csrf import CsrfRejected
 from twostep.web.pages.rendering import Pages
+from twostep.web.pages.viewer import viewer
 
 DEFAULT_NEXT = "/account"
 VERIFY_FIRST = "/verify-email?notice=verify-first"
@@ -171,8 +172,9 @@ def answer_error(request: Request, exc: Exception) -> Response | None:
             "Go back, reload the page and try again."
         )
         return pages.render(
-            request, "message.html", {"title": "Please try again", "error": message}, status=403
-        )
+            request, "message.html", {"title": "Please try again", "error": message}, status=403,
+            principal=viewer(request),
+        )  # fmt: skip
     if isinstance(exc, errors.ElevationRequired):
         # A form posts to the address of the page that shows it: step up, then come back
         # to that page (a GET keeps its query too).
@@ -192,10 +194,12 @@ def answer_error(request: Request, exc: Exception) -> Response | None:
             {"title": "Something needs your attention", "error": problem.message},
             status=problem.status,
             headers=problem.headers,
+            principal=viewer(request),
         )
     if isinstance(exc, RequestValidationError):
         message = "Part of this form was not understood. Go back and try again."
         return pages.render(
-            request, "message.html", {"title": "Please try again", "error": message}, status=400
-        )
+            request, "message.html", {"title": "Please try again", "error": message}, status=400,
+            principal=viewer(request),
+        )  # fmt: skip
     return None
