@@ -250,7 +250,7 @@ def test_an_operator_resets_a_users_2fa_and_the_user_enrolls_again(
     # The audit log shows who did it; the export is a spreadsheet-safe download.
     page.goto(f"{url}/admin/audit?user={GRACE}")
     first = page.locator(".data-table tbody tr").first
-    expect(first).to_contain_text("admin.two_factor_reset")
+    expect(first).to_contain_text("Admin: two-step verification reset")
     expect(first).to_contain_text(OPERATOR)
     shoot(page, screenshots, "admin-audit")
     with page.expect_download() as download:

@@ -66,10 +66,14 @@ def adoption_figure(days: list[stats.AdoptionDay]) -> Figure:
             else "unchanged"
         )  # fmt: skip
         since = "since" if first is days[0] else "since the first account, on"
+        change = (
+            "the first account was made that day"
+            if first is last
+            else f"{trend} {since} {day_label(first.day)}"
+        )
         summary = (
             f"On {day_label(last.day)}, {last.share:.0%} of accounts ({last.with_two_factor} "
-            f"of {last.users}) had two-step verification: {trend} {since} "
-            f"{day_label(first.day)}."
+            f"of {last.users}) had two-step verification: {change}."
         )
     n = len(days)
     points = [
