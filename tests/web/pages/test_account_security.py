@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.pages.conftest import EMAIL, PASSWORD, Site
 from twostep.mail import MemoryMailer
+from twostep.web.pages.activity import place
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 SAFARI_IPHONE = (
@@ -40,6 +42,7 @@ def test_sessions_show_browser_place_and_last_activity_and_mark_this_one(site: S
     assert sessions.index("This browser") < sessions.index("Safari on iOS")
     assert "Active now" in sessions
     assert "Last active <time" in sessions and "from testclient" not in sessions
+    assert "signed in <time" in sessions
 
 
 def test_the_email_change_has_its_page(site: Site) -> None:
@@ -101,3 +104,18 @@ def test_activity_needs_a_full_session(site: Site) -> None:
     anonymous = TestClient(site.client.app, base_url=str(site.client.base_url))
     reply = anonymous.get("/account/activity", follow_redirects=False)
     assert reply.headers["location"] == "/login?next=/account/activity"
+
+
+@pytest.mark.parametrize(
+    ("ip", "shown"),
+    [
+        ("127.0.0.1", "this computer (127.0.0.1)"),
+        ("::1", "this computer (::1)"),
+        ("192.168.1.20", "a local network (192.168.1.20)"),
+        ("9.9.9.9", "9.9.9.9"),
+        ("evil.example", None),
+        (None, None),
+    ],
+)
+def test_an_address_is_placed_as_far_as_we_can_tell(ip: str | None, shown: str | None) -> None:
+    assert place(ip) == shown

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from twostep.errors import TwostepError
-from twostep.mail.useragent import describe_agent, shown_ip
+from twostep.mail.useragent import describe_agent
 from twostep.services import devices, recovery, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import activity, email_change
@@ -59,7 +59,7 @@ def session_rows(found: list[sessions.UserSession], current: str) -> list[Sessio
         SessionRow(
             id=s.id,
             browser=describe_agent(s.user_agent) or "Unknown browser",
-            ip=shown_ip(s.ip),
+            ip=activity.place(s.ip),
             signed_in=s.created_at,
             last_active=s.last_seen_at or s.created_at,
             current=s.id == current,

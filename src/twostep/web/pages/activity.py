@@ -7,6 +7,7 @@ security emails show them: an IP literal, and a browser summary from a fixed voc
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,23 @@ from twostep.web.pages.routing import PageRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
+
+
+def place(ip: str | None) -> str | None:
+    """Where an address is, as far as we can say without a location database.
+
+    >>> place("127.0.0.1"), place("10.1.2.3"), place("9.9.9.9"), place("nope")
+    ('this computer (127.0.0.1)', 'a local network (10.1.2.3)', '9.9.9.9', None)
+    """
+    shown = shown_ip(ip)
+    if shown is None:
+        return None
+    address = ipaddress.ip_address(shown)
+    if address.is_loopback:
+        return f"this computer ({shown})"
+    if address.is_private or address.is_link_local:
+        return f"a local network ({shown})"
+    return shown
 
 
 @dataclass(frozen=True, slots=True)
