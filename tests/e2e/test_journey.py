@@ -217,7 +217,9 @@ def test_account_life_in_a_browser(
     page.get_by_label("Backup code").fill(fresh[0].lower())
     shots.take("login-backup")
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(f"{url}/account")
+    page.wait_for_url(f"{url}/account?notice=backup-used")
+    expect(page.locator(".alert-success, .alert-info").first).to_contain_text("9 backup codes left")
+    shots.take("login-backup-used")
     expect(page.locator("#backup")).to_contain_text("9 of 10 left")
     page.get_by_role("button", name="Sign out").click()
 

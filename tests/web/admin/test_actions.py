@@ -146,6 +146,12 @@ def test_an_admin_who_gives_up_the_role_loses_the_console_at_once(console: Conso
     done = console.act("remove-admin", console.admin_id)
     assert done.headers["location"] == "/account"
     assert console.admin.get("/admin").status_code == 403
+    # The new admin signed in with a password alone: the console asks for a code first.
+    assert console.user.get("/admin").headers["location"] == "/step-up?next=/admin"
+    stepped = console.user.submit(
+        "/step-up", {"code": console.user.code(), "next": "/admin"}, form_page="/step-up"
+    )
+    assert stepped.headers["location"] == "/admin"
     assert console.user.get("/admin").status_code == 200
     changes = {(e.user_id, e.details["to"]) for e in console.events("admin.role_changed")}
     assert changes == {(console.user_id, "admin"), (console.admin_id, "user")}

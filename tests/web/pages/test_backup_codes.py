@@ -56,7 +56,7 @@ def test_the_account_page_nudges_when_few_codes_remain(site: Site) -> None:
 
 def test_after_a_backup_sign_in_the_account_page_says_how_many_are_left(site: Site) -> None:
     codes = site.signed_up()
-    _sign_in_with_backup(site, codes[0])
+    assert _sign_in_with_backup(site, codes[0]) == "/account?notice=backup-used"
     # The count is the account's, whatever the address says.
     page = site.client.get("/account?notice=backup-used&left=99").text
     assert "You signed in with a backup code. 9 backup codes left." in page

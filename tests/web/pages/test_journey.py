@@ -94,7 +94,7 @@ def test_step_up_then_regenerate_then_sign_in_with_a_backup_code(site: Site) -> 
         "/login/2fa", {"method": "backup", "backup_code": new_codes[0].lower()},
         form_page="/login/2fa",
     )  # fmt: skip
-    assert done.headers["location"] == "/account"
+    assert done.headers["location"] == "/account?notice=backup-used"
     assert "9 of 10 left" in site.client.get("/account").text
 
 
@@ -196,3 +196,9 @@ def test_sessions_sign_out_one_or_all_others(site: Site) -> None:
     for browser in (laptop, tablet):
         assert browser.get("/account").headers["location"] == "/login?next=/account"
     assert site.get("/account").status_code == 200
+
+
+def test_a_new_user_is_not_welcomed_back(site: Site) -> None:
+    fresh = site.client.get("/login?notice=verified&email=" + EMAIL).text
+    assert "Welcome back" not in fresh and "Your address is confirmed" in fresh
+    assert "Welcome back" in site.client.get("/login").text

@@ -53,7 +53,12 @@ def login_page(
     """The sign-in form (a signed-in visitor goes straight on)."""
     if principal is not None and principal.session.purpose == "full":
         return pages.redirect(safe_next(next_url))
-    values = {"next": safe_next(next_url, ""), "notice": notice(notice_key), "email": email[:254]}
+    values = {
+        "next": safe_next(next_url, ""),
+        "notice": notice(notice_key),
+        "email": email[:254],
+        "first_sign_in": notice_key == "verified",  # a new user is not greeted "welcome back"
+    }
     return pages.render(request, "login.html", values)
 
 
@@ -182,6 +187,8 @@ def two_factor_submit(
         return _locked_page(request, pages, state, values, exc.retry_after, pending)
     except TwostepError as exc:
         return form_error(pages, request, "login_2fa.html", values, exc)
+    if "backup" in issued.session.amr and not next_url:  # say how many codes are left
+        next_url = "/account?notice=backup-used"
     return finish_sign_in(pages, state, issued, next_url)
 
 
