@@ -71,8 +71,7 @@ def register(ctx: Context, email: str, password: str, origin: Origin) -> Registr
         else:
             audit.record(tx, "account.register", "success", at=at, origin=origin, user_id=user.id)
             message = email_codes.issue_verification(tx, ctx, user, at)
-    if message is not None:
-        ctx.send(message)
+    ctx.send(message)  # None for a taken address: the same hand-off, the same time to answer
     return RegistrationResult(normalized, ctx.email_codes.validity_seconds)
 
 
