@@ -85,9 +85,16 @@ class Site:
     def login(self, email: str = EMAIL, password: str = PASSWORD) -> httpx.Response:
         return self.submit("/login", {"email": email, "password": password})
 
+    def start_enrolment(self, name: str = "Phone") -> httpx.Response:
+        """Start an enrolment and follow it to the key page (post, redirect, get)."""
+        started = self.submit("/enroll", {"device_name": name}, form_page="/enroll")
+        assert started.status_code == 303, started.text
+        page: httpx.Response = self.client.get(started.headers["location"])
+        return page
+
     def enroll(self) -> list[str]:
         """Enroll an authenticator from the signed-in session; the backup codes shown."""
-        page = self.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+        page = self.start_enrolment()
         assert page.status_code == 200, page.text
         secret, device = SECRET.search(page.text), DEVICE.search(page.text)
         assert secret is not None and device is not None

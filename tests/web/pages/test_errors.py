@@ -138,7 +138,7 @@ def test_a_wrong_enrollment_code_keeps_the_key_on_screen(site: Site) -> None:
     site.register()
     site.login()
     site.verify()
-    page = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+    page = site.start_enrolment()
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text)
     device = re.search(r'name="device_id" value="([^"]+)"', page.text)
     assert secret is not None and device is not None
@@ -159,7 +159,7 @@ def test_a_resent_enrollment_form_never_shows_codes_twice(site: Site) -> None:
     site.register()
     site.login()
     site.verify()
-    page = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+    page = site.start_enrolment()
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text)
     device = re.search(r'name="device_id" value="([^"]+)"', page.text)
     assert secret is not None and device is not None

@@ -9,7 +9,9 @@ def test_reloading_the_key_page_keeps_the_key_until_start_over(site: Site) -> No
     site.register()
     site.login()
     site.verify()
-    first = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+    started = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+    assert started.headers["location"] == "/enroll"  # the key page is a GET: reloads are safe
+    first = site.client.get("/enroll")
     key = SECRET.search(first.text)
     assert key is not None
     reloaded = site.client.get("/enroll")
@@ -17,6 +19,6 @@ def test_reloading_the_key_page_keeps_the_key_until_start_over(site: Site) -> No
     assert again is not None and again.group(1) == key.group(1)
     assert "robin@example.com" in reloaded.text and "data-app-preview" in reloaded.text
     assert "phone-only" in reloaded.text  # the otpauth link is for phones only
-    restarted = site.submit("/enroll", {"device_name": "Phone"}, form_page="/enroll")
+    restarted = site.start_enrolment()
     fresh = SECRET.search(restarted.text)
     assert fresh is not None and fresh.group(1) != key.group(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
@@ -167,15 +168,20 @@ def enroll_begin(
     device_name: TextField = "",
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Create the pending device (a new key: "start over" replaces a pending one); show it."""
+    """Create the pending device (a new key: "start over" replaces a pending one).
+
+    The key is then shown by ``GET /enroll`` (post, redirect, get): reloading that page
+    shows the same pending key, never a new one behind the user's back.
+    """
     values = _start_values(state, principal, device_name[:64], next_url)
     try:
-        started = enrollment.begin(state.ctx, principal, device_name, origin)
+        enrollment.begin(state.ctx, principal, device_name, origin)
     except ElevationRequired:
         return pages.redirect(step_up_url("/enroll"))
     except TwostepError as exc:
         return form_error(pages, request, "enroll_start.html", values, exc, principal=principal)
-    return _key_page(request, pages, state, principal, started, values)
+    target = safe_next(next_url, "")
+    return pages.redirect("/enroll" + (f"?{urlencode({'next': target})}" if target else ""))
 
 
 @router.post("/enroll/confirm")
