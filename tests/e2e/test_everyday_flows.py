@@ -22,11 +22,13 @@ from twostep.clock import ManualClock
 from twostep.mail import MemoryMailer
 from twostep.services.context import build_context
 from twostep.services.operations import create_user
+from twostep.store import users
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 PASSWORD = "lantern over the quiet bay"
 STEADY, LOCKED, NEW = "kai@example.com", "mo@example.com", "noa@example.com"
+RESET, ADMIN = "ren@example.com", "ada@example.com"
 
 
 def _seed(live_server: LiveServer) -> dict[str, str]:
@@ -37,6 +39,10 @@ def _seed(live_server: LiveServer) -> dict[str, str]:
     for email in (STEADY, LOCKED):
         keys[email] = _enroll(ctx, clock, create_user(ctx, email, PASSWORD))
     create_user(ctx, NEW, PASSWORD)
+    create_user(ctx, ADMIN, PASSWORD, admin=True)  # an administrator without a device
+    reset = create_user(ctx, RESET, PASSWORD)
+    with ctx.db.transaction() as tx:  # as an administrator's "reset 2FA" leaves the account
+        users.set_two_factor_reset(tx, reset.id, clock.now())
     ctx.db.engine.dispose()
     return keys
 
@@ -103,5 +109,17 @@ def test_sign_in_flows_tell_the_truth(
     assert "Enter all 6 digits" in message
     page.get_by_role("button", name="Start over with a new key").click()
     assert page.locator("input[name=secret]").get_attribute("value") != first_key
+    page.context.clear_cookies()
+
+    # After an administrator's reset, and for an administrator without a device: enrol first.
+    for email, why, name in (
+        (RESET, "An administrator reset two-step verification", "flows-enroll-after-reset"),
+        (ADMIN, "Administrators need two-step verification", "flows-enroll-admin"),
+    ):
+        _password_step(page, url, email)
+        page.wait_for_url(re.compile(r"/enroll"))
+        expect(page.get_by_text(why)).to_be_visible()
+        shoot(page, screenshots, name)
+        page.context.clear_cookies()
     assert not errors, errors
     context.close()
