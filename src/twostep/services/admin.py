@@ -45,6 +45,7 @@ TwoFactorFilter = Literal["enabled", "disabled", "locked"]
 UserSort = Literal["created", "newest", "email", "last_sign_in", "idle"]
 USER_SORTS: tuple[UserSort, ...] = ("created", "newest", "email", "last_sign_in", "idle")
 AuditEvent = audit_store.AuditEvent
+Role = users.Role
 MAX_PER_PAGE = 200
 RECENT_EVENTS = 20
 

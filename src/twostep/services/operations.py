@@ -32,6 +32,13 @@ def prepare_database(settings: Settings, db: Database) -> None:
         )
 
 
+def database_state(db: Database) -> str:
+    """``ok``, ``unreachable`` or ``schema behind``: whether this node can serve (readiness)."""
+    if not db.ping():
+        return "unreachable"
+    return "ok" if migrate.is_current(db) else "schema behind"
+
+
 @dataclass(frozen=True, slots=True)
 class RekeyReport:
     """How many device secrets were moved under the primary key."""

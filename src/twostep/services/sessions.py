@@ -110,6 +110,15 @@ def resolve(ctx: Context, session_id: str) -> Principal:
     return Principal(user, session)
 
 
+def principal_of(ctx: Context, issued: IssuedSession) -> Principal:
+    """The principal of a session that was just opened or refreshed (to sign its token)."""
+    with ctx.db.transaction(readonly=True) as tx:
+        user = users.get(tx, issued.session.user_id)
+    if user is None:  # deleted between opening the session and signing its token
+        raise Unauthenticated()
+    return Principal(user, issued.session)
+
+
 def list_active(ctx: Context, user_id: str) -> list[UserSession]:
     """The user's live sessions, newest first."""
     with ctx.db.transaction(readonly=True) as tx:

@@ -10,32 +10,16 @@ is taken as that end, so a filter typed at the edge still means "everything up t
 
 from __future__ import annotations
 
-from datetime import MAXYEAR, UTC, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from twostep.clock import MAX_UTC, MIN_UTC, as_utc
+
 __all__ = ["ID", "MAX_UTC", "MIN_UTC", "JSONType", "UTCDateTime", "as_utc"]
-
-MIN_UTC = datetime.min.replace(tzinfo=UTC)
-MAX_UTC = datetime.max.replace(tzinfo=UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """The aware ``value`` in UTC; past either end of the calendar, that end.
-
-    >>> from datetime import timedelta, timezone
-    >>> as_utc(datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=1)))) == MAX_UTC
-    True
-    >>> as_utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))) == MIN_UTC
-    True
-    """
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        return MAX_UTC if value.year == MAXYEAR else MIN_UTC
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse
 
 from twostep.config import Settings
 from twostep.mail import SMTPMailer
+from twostep.services import operations
 from twostep.services.context import Context
-from twostep.store import migrate
 
 SMTP_PROBE_SECONDS = 30.0
 
@@ -86,12 +86,8 @@ def install_health(app: FastAPI, ctx: Context, settings: Settings) -> None:
         """
         body: dict[str, object] = {"status": "ok"}
         ready = True
-        if not ctx.db.ping():
-            body["database"], ready = "unreachable", False
-        elif not migrate.is_current(ctx.db):
-            body["database"], ready = "schema behind", False
-        else:
-            body["database"] = "ok"
+        body["database"] = operations.database_state(ctx.db)
+        ready = body["database"] == "ok"
         if redis_ok is not None:
             body["redis"] = "ok" if redis_ok() else "unreachable"
             ready = ready and body["redis"] == "ok"

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, WithJsonSchema
 
-from twostep.store.types import as_utc
+from twostep.clock import as_utc
 
 MAX_DEPTH = 32
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[][{}]')

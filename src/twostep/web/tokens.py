@@ -22,7 +22,6 @@ from twostep.security.tokens import (
 )
 from twostep.services import sessions
 from twostep.services.context import Context
-from twostep.store import users
 from twostep.web import schemas
 
 
@@ -73,10 +72,7 @@ class TokenService:
 
     def token_response(self, issued: sessions.IssuedSession) -> schemas.TokenResponse:
         """Access and refresh tokens for a session that was just opened or refreshed."""
-        with self.ctx.db.transaction(readonly=True) as tx:
-            user = users.get(tx, issued.session.user_id)
-        assert user is not None  # noqa: S101 - the session was created for this user
-        token = self.issue(sessions.Principal(user, issued.session))
+        token = self.issue(sessions.principal_of(self.ctx, issued))
         return schemas.TokenResponse(
             access_token=token.token,
             expires_in=token.expires_in,

@@ -20,7 +20,6 @@ from starlette.responses import Response
 from twostep.errors import ElevationRequired, InvalidInput, NotFound, TwostepError
 from twostep.services import admin, sessions
 from twostep.services.context import Context, Origin
-from twostep.store import users
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.admin.deps import Admin, user_url
 from twostep.web.pages.csrf import CsrfChecked
@@ -69,7 +68,7 @@ def _active(active: bool) -> Callable[[Context, sessions.Principal, str, Origin]
     return run
 
 
-def _role(role: users.Role) -> Callable[[Context, sessions.Principal, str, Origin], Outcome]:
+def _role(role: admin.Role) -> Callable[[Context, sessions.Principal, str, Origin], Outcome]:
     def run(ctx: Context, who: sessions.Principal, user_id: str, origin: Origin) -> Outcome:
         admin.set_role(ctx, who, user_id, role, origin)
         return ("made-admin" if role == "admin" else "admin-removed"), 0

@@ -15,10 +15,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from twostep.clock import MAX_UTC, as_utc
 from twostep.errors import InvalidInput
 from twostep.services import admin, audit, sessions, stats
 from twostep.services.context import Context
-from twostep.store.types import MAX_UTC, as_utc
 
 OUTCOMES = ("success", "failure", "denied", "info")
 EVENTS = tuple(sorted(audit.EVENT_NAMES, key=lambda event: audit.EVENT_NAMES[event]))

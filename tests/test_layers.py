@@ -1,0 +1,55 @@
+"""Imports go downward only (DESIGN §2): a test that reads the imports of every module.
+
+``otp`` → ``security`` → ``store`` → ``services`` → ``web`` / ``integrations`` / ``cli``:
+a module may import its own layer and the layers below, never one above. The web layer
+reaches data only through services, so it may not import ``twostep.store`` either.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "twostep"
+FORBIDDEN: dict[str, set[str]] = {
+    "otp": {"security", "store", "services", "web", "integrations", "cli", "mail", "config"},
+    "security": {"store", "services", "web", "integrations", "cli"},
+    "store": {"services", "web", "integrations", "cli"},
+    "services": {"web", "integrations", "cli"},
+    "web": {"store", "integrations", "cli"},
+    "integrations": {"store", "services", "web", "cli"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """The ``twostep`` subpackages a module imports (first name after ``twostep.``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "twostep" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_imports_go_downward_only(layer: str) -> None:
+    wrong = {
+        f"{path.relative_to(SRC)} imports twostep.{target}"
+        for path in (SRC / layer).rglob("*.py")
+        for target in _imports(path) & FORBIDDEN[layer]
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from twostep.store import users\nimport twostep.services.login\n")
+    assert _imports(module) == {"store", "services"}
