@@ -71,31 +71,31 @@ MUTANTS: tuple[Mutant, ...] = (
         "backup-consume-ignores-used-at", "4.2", S + "store/backup_codes.py",
         "            backup_codes.c.used_at.is_(None),\n        )\n        .values(used_at=at)",
         "        )\n        .values(used_at=at)",
-        ("tests/store/test_backup_codes.py", "tests/services/test_recovery.py"),
+        ("tests/store/test_backup_codes.py", "tests/services/test_backup_codes.py"),
     ),
     Mutant(
         "backup-code-stored-unhashed", "4.2", S + "services/factors.py",
         'return keyed_hash(ctx.keyring.pepper, f"backup:{normalized}")',
         'return f"backup:{normalized}"',
-        ("tests/services/test_dump.py", "tests/services/test_recovery.py"),
+        ("tests/services/test_dump.py", "tests/services/test_backup_codes.py"),
     ),
     Mutant(
         "factor-failure-not-counted", "4.3", S + "services/factors.py",
         "    state = attempt.state  # the failure was counted when the attempt was reserved\n",
-        "    throttle.succeed(tx, key)  # the reservation is handed back\n"
+        "    lockout.succeed(tx, key)  # the reservation is handed back\n"
         "    state = attempt.state\n",
-        ("tests/services/test_login.py", "tests/services/test_elevation.py"),
+        ("tests/services/test_login.py", "tests/services/test_step_up.py"),
     ),
     Mutant(
         "factor-lock-ignored", "4.3", S + "services/factors.py",
         "    if not attempt.allowed:\n        audit.record(",
         "    if False:\n        audit.record(",
-        ("tests/services/test_login.py", "tests/services/test_elevation.py"),
+        ("tests/services/test_login.py", "tests/services/test_step_up.py"),
     ),
     Mutant(
         "enroll-failure-not-counted", "4.3", S + "services/enrollment.py",
         "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
-        "            throttle.succeed(tx, key)  # the reservation is handed back\n"
+        "            lockout.succeed(tx, key)  # the reservation is handed back\n"
         "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
         ("tests/services/test_enrollment.py",),
     ),
@@ -117,9 +117,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "password-step-resets-otp-counter", "4.3", S + "services/login.py",
-        "            throttle.succeed(tx, key)\n            if new_hash is not None:\n",
-        "            throttle.succeed(tx, key)\n"
-        "            throttle.succeed(tx, throttle.otp_key(user.id))\n"
+        "            lockout.succeed(tx, key)\n            if new_hash is not None:\n",
+        "            lockout.succeed(tx, key)\n"
+        "            lockout.succeed(tx, lockout.otp_key(user.id))\n"
         "            if new_hash is not None:\n",
         ("tests/services/test_login.py",),
     ),
@@ -161,10 +161,10 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/services/test_devices.py",),
     ),
     Mutant(
-        "regenerate-backup-without-elevation", "4.7", S + "services/recovery.py",
+        "regenerate-backup-without-elevation", "4.7", S + "services/backup_codes.py",
         "    sessions.require_elevated(principal, at)\n",
         "",
-        ("tests/services/test_recovery.py",),
+        ("tests/services/test_backup_codes.py",),
     ),
     Mutant(
         "reset-skips-second-factor", "4.8", S + "services/reset.py",

@@ -111,6 +111,19 @@ class InvalidCode(TwostepError):
         super().__init__(message)
 
 
+class ResetLinkInvalid(InvalidCode):
+    """A password-reset link that is unknown, used or expired: only a new link helps.
+
+    Distinct from a wrong code on the reset form (the same ``INVALID_CODE`` on the wire), so
+    that a page can offer a new link instead of asking for the code again.
+    """
+
+    default_message = "This reset link is invalid, has already been used, or has expired."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, reason="expired")
+
+
 class ChallengeExpired(TwostepError):
     """A login or step-up challenge is unknown, finished, or past its expiry."""
 

@@ -32,7 +32,7 @@ from twostep.config import Settings
 from twostep.errors import TwostepError
 from twostep.mail import MemoryMailer
 from twostep.otp import decode_secret, totp
-from twostep.services import elevation, enrollment, sessions
+from twostep.services import enrollment, sessions, step_up
 from twostep.services.context import Context, Origin, build_context
 from twostep.services.operations import create_user
 from twostep.store import audit, users
@@ -125,7 +125,7 @@ def seed_history(settings: Settings) -> tuple[str, str]:
     victim = _sign_in(ctx, people[0])
     for _ in range(settings.lockout_threshold):
         try:
-            elevation.elevate(ctx, victim, SEED_ORIGIN, code="000000")
+            step_up.step_up(ctx, victim, SEED_ORIGIN, code="000000")
         except TwostepError:
             pass
     ctx.db.engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
 from tests.services.test_devices import add_device
-from tests.services.test_elevation import elevate_now
+from tests.services.test_step_up import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
@@ -25,7 +25,7 @@ from twostep.errors import (
     Unauthenticated,
 )
 from twostep.mail import MemoryMailer
-from twostep.services import admin, login, recovery, sessions, throttle
+from twostep.services import admin, backup_codes, lockout, login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, throttles, users
 
@@ -120,9 +120,9 @@ def test_list_users_filters_and_pages(
         made[name] = make_user(f"{name}@example.com")
     at = clock.now()
     with ctx.db.transaction() as tx:  # dave is locked now; eve's lock lapsed long ago
-        throttles.register_failure(tx, throttle.otp_key(made["dave"].id), at, 1, 900)
+        throttles.register_failure(tx, lockout.otp_key(made["dave"].id), at, 1, 900)
         throttles.register_failure(
-            tx, throttle.otp_key(made["eve"].id), at - timedelta(hours=2), 1, 900
+            tx, lockout.otp_key(made["eve"].id), at - timedelta(hours=2), 1, 900
         )
     op = root.principal
 
@@ -193,7 +193,7 @@ def test_reset_two_factor_makes_login_password_only_and_is_audited(
         sessions.resolve(ctx, alice.session.id)
     result = login.login(ctx, enrolled.user.email, PASSWORD, ORIGIN)
     assert isinstance(result, sessions.IssuedSession)
-    assert recovery.backup_status(ctx, principal_for(enrolled.user)).total == 0
+    assert backup_codes.backup_status(ctx, principal_for(enrolled.user)).total == 0
     notice = mailer.last("two_factor_reset_by_admin")
     assert notice.to == enrolled.user.email
     assert ORIGIN.ip is not None and ORIGIN.ip not in notice.text  # the operator's address

@@ -26,7 +26,7 @@ from twostep.config import Settings
 from twostep.errors import TooManyAttempts, TwostepError
 from twostep.mail import MemoryMailer
 from twostep.security import Keyring, PasswordHasher
-from twostep.services import elevation, login, sessions, throttle
+from twostep.services import lockout, login, sessions, step_up
 from twostep.services.context import Context, build_context
 from twostep.store import Database, audit, backup_codes, challenges, devices, throttles, users
 
@@ -69,7 +69,7 @@ def attempt(ctx: Context, service: Service, factor: Factor, code: str) -> Callab
     def call(target: str) -> None:
         if service == "elevate":
             principal = sessions.resolve(ctx, target)
-            elevation.elevate(ctx, principal, ORIGIN, **factor_kw)
+            step_up.step_up(ctx, principal, ORIGIN, **factor_kw)
         else:
             login.complete(ctx, target, ORIGIN, **factor_kw)
 
@@ -213,7 +213,7 @@ def test_twenty_concurrent_wrong_codes_are_all_counted(
     outcomes = race(attempt(ctx, "elevate", "totp", wrong_code(enrolled.secret, clock)), ids)
     assert outcomes == ["InvalidCode"] * THREADS
     with ctx.db.transaction(readonly=True) as tx:
-        state = throttles.get(tx, throttle.otp_key(enrolled.user.id))
+        state = throttles.get(tx, lockout.otp_key(enrolled.user.id))
     assert state is not None and state.failures == THREADS
     assert not state.is_locked(clock.now())
 
@@ -230,7 +230,7 @@ def test_concurrent_wrong_codes_engage_the_default_lock(
         THREADS - threshold + 1
     )
     with ctx.db.transaction(readonly=True) as tx:
-        state = throttles.get(tx, throttle.otp_key(enrolled.user.id))
+        state = throttles.get(tx, lockout.otp_key(enrolled.user.id))
     assert state is not None and state.failures >= threshold and state.lock_count == 1
     assert state.is_locked(clock.now())
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
-from tests.services.test_elevation import elevate_now
+from tests.services.test_step_up import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, Forbidden, InvalidInput, NotFound
 from twostep.mail import MemoryMailer

@@ -66,7 +66,7 @@ def test_sign_in_code_gives_a_session_once(
     user = make_user()
     email_codes.request_code(ctx, " Alice@Example.COM", "sign_in", ORIGIN)
     code = code_in(mailer.last("email_sign_in_code"))
-    result = email_codes.verify_code(ctx, ALICE, f" {code[:3]} {code[3:]} ", "sign_in", ORIGIN)
+    result = email_codes.sign_in(ctx, ALICE, f" {code[:3]} {code[3:]} ", ORIGIN)
     assert isinstance(result, sessions.IssuedSession)
     assert result.session.user_id == user.id
     with pytest.raises(InvalidCode):
@@ -148,7 +148,7 @@ def test_verify_purpose_sends_code_and_link_to_an_unconfirmed_address(
     email_codes.request_code(ctx, ALICE, "verify", ORIGIN)
     message = mailer.last("email_verification")
     assert "https://auth.example.test/verify-email?token=" in message.text
-    verified = email_codes.verify_code(ctx, ALICE, code_in(message), "verify", ORIGIN)
+    verified = email_codes.verify_address(ctx, ALICE, code_in(message), ORIGIN)
     assert verified == email_codes.EmailVerified(user.id, ALICE)
 
 

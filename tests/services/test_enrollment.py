@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
-from tests.services.test_elevation import elevate_now
+from tests.services.test_step_up import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, InvalidCode, TooManyAttempts
-from twostep.services import elevation, enrollment, login, sessions
+from twostep.services import enrollment, login, sessions, step_up
 from twostep.services.context import Context
 from twostep.store import audit, devices, users
 
@@ -138,7 +138,7 @@ def test_wrong_confirming_codes_count_on_the_same_counter_as_sign_in(
     with pytest.raises(TooManyAttempts):
         login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
     with pytest.raises(TooManyAttempts):
-        elevation.elevate(
+        step_up.step_up(
             ctx, principal_for(enrolled.user), ORIGIN, backup_code=enrolled.backup_codes[0]
         )
 

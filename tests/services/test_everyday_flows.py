@@ -13,7 +13,7 @@ from tests.services.test_reset import NEW_PASSWORD, requested
 from twostep.clock import ManualClock
 from twostep.errors import ChallengeExpired, InvalidCode, TooManyAttempts, Unauthenticated
 from twostep.mail import MemoryMailer
-from twostep.services import devices, elevation, login, reset, sessions
+from twostep.services import devices, login, reset, sessions, step_up
 from twostep.services.context import Context
 from twostep.store import users
 
@@ -61,16 +61,16 @@ def test_the_code_just_used_is_refused_as_already_used(
     issued = login.complete(ctx, _challenge(ctx), ORIGIN, code=code)
     principal = sessions.resolve(ctx, issued.session.id)
     with pytest.raises(InvalidCode) as used:
-        elevation.elevate(ctx, principal, ORIGIN, code=code)
+        step_up.step_up(ctx, principal, ORIGIN, code=code)
     assert used.value.reason == "already_used"
     assert used.value.message == "That code was just used. Wait for the next one in your app."
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(InvalidCode) as refused:
-        elevation.elevate(ctx, principal, ORIGIN, code=wrong)
+        step_up.step_up(ctx, principal, ORIGIN, code=wrong)
     assert refused.value.reason == "wrong"
     assert "authenticator code" in refused.value.message
     with pytest.raises(InvalidCode) as backup:
-        elevation.elevate(ctx, principal, ORIGIN, backup_code="AAAA-BBBB-CCCC")
+        step_up.step_up(ctx, principal, ORIGIN, backup_code="AAAA-BBBB-CCCC")
     assert "backup code" in backup.value.message
 
 

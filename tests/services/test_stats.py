@@ -13,7 +13,7 @@ from sqlalchemy import event
 from tests.services.conftest import ORIGIN, T0, Enrolled, code_at
 from twostep.clock import ManualClock
 from twostep.errors import Forbidden, InvalidCode, TooManyAttempts
-from twostep.services import elevation, enrollment, sessions, stats
+from twostep.services import enrollment, sessions, stats, step_up
 from twostep.services.context import Context
 from twostep.store import audit, users
 
@@ -70,7 +70,7 @@ def test_adoption_per_day_counts_accounts_and_their_first_confirmed_device(
     clock.set(datetime(2026, 2, 27, 23, 59, 59, tzinfo=UTC))  # the last second of a day
     secret = enroll(ctx, clock, late)
     clock.advance(30)
-    elevation.elevate(ctx, late, ORIGIN, code=code_at(secret, clock))
+    step_up.step_up(ctx, late, ORIGIN, code=code_at(secret, clock))
     enroll(ctx, clock, sessions.resolve(ctx, late.session.id))  # still one account with 2FA
     enrollment.begin(ctx, pending, "Never confirmed", ORIGIN)
     clock.set(T0)
@@ -137,11 +137,11 @@ def test_a_real_lockout_shows_in_every_number(
     principal_for: PrincipalFor,
 ) -> None:
     victim = principal_for(enrolled.user)
-    elevation.elevate(ctx, victim, ORIGIN, code=code_at(enrolled.secret, clock))
+    step_up.step_up(ctx, victim, ORIGIN, code=code_at(enrolled.secret, clock))
     outcomes: list[type[Exception]] = []
     for _ in range(ctx.settings.lockout_threshold + 1):
         try:
-            elevation.elevate(ctx, victim, ORIGIN, code="000000")
+            step_up.step_up(ctx, victim, ORIGIN, code="000000")
         except (InvalidCode, TooManyAttempts) as exc:
             outcomes.append(type(exc))
     assert outcomes[-1] is TooManyAttempts

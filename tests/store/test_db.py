@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.store.conftest import T0, add_device, add_user
-from twostep.store import Database, devices, make_engine, migrate, users
+from twostep.store import Database, Refusal, after_commit, devices, make_engine, migrate, users
 from twostep.store.tables import audit_events
 
 
@@ -98,6 +98,33 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(db: Database) ->
     with db.transaction(readonly=True) as tx:
         assert users.get_by_email(tx, "kept@example.com") is not None
         assert users.get_by_email(tx, "lost@example.com") is None
+
+
+def test_a_refusal_commits_the_transaction_then_raises_its_error(db: Database) -> None:
+    sent: list[str] = []
+
+    class Wrong(Exception):
+        pass
+
+    with pytest.raises(Wrong):
+        with db.transaction() as tx:
+            add_user(tx, "kept@example.test")
+            after_commit(tx, lambda: sent.append("kept"))
+            raise Refusal(Wrong())
+    with pytest.raises(Wrong):
+        with db.transaction() as tx:
+            add_user(tx, "lost@example.test")
+            after_commit(tx, lambda: sent.append("lost"))
+            raise Wrong()
+    with db.transaction(readonly=True) as tx:
+        assert users.get_by_email(tx, "kept@example.test") is not None
+        assert users.get_by_email(tx, "lost@example.test") is None
+    assert sent == ["kept"]  # an action waits for the commit, and dies with a rollback
+
+
+def test_after_commit_needs_a_unit_of_work(db: Database) -> None:
+    with db.engine.connect() as conn, pytest.raises(RuntimeError):
+        after_commit(conn, lambda: None)
 
 
 def test_timestamps_are_aware_utc_and_naive_ones_are_refused(db: Database) -> None:

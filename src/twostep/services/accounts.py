@@ -24,15 +24,18 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
-from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts
 from twostep.mail import EventContext, Message
-from twostep.services import audit, email_codes, password_policy, sessions, throttle
+from twostep.services import audit, email_codes, lockout, password_policy, sessions
 from twostep.services.context import Context, Origin
 from twostep.services.email_codes import CHANGE_EMAIL, VERIFY_LINK, EmailVerified
 from twostep.services.identity import email_hash, normalize_email
-from twostep.store import Tx, reset_tokens, users
+from twostep.store import Refusal, Tx, reset_tokens, users
 from twostep.store import email_codes as code_store
+
+DEAD_LINK = "This link is invalid or has expired."
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,24 +117,21 @@ def verify_email_link(
     owner = _link_owner(ctx, token)
     if owner is None:
         _link_failure(ctx, None, origin)
-    assert owner is not None  # noqa: S101 - _link_failure raised otherwise
     _prove_holder(ctx, owner.email, origin, password=password, principal=principal)
     at = ctx.clock.now()
-    verified: EmailVerified | None = None
     with ctx.db.transaction() as tx:
         user = users.get(tx, owner.id)
-        if user is not None and user.is_active:
-            row = code_store.get(tx, user.email, VERIFY_LINK)
-            if (
-                row is not None
-                and row.user_id == user.id
-                and email_codes.use(tx, ctx, row, token.strip().partition(".")[2], at)
-            ):
-                verified = email_codes.mark_verified(tx, user, at, origin, method="link")
-    if verified is None:
-        _link_failure(ctx, owner, origin)
-    assert verified is not None  # noqa: S101 - _link_failure raised otherwise
-    return verified
+        live = user is not None and user.is_active
+        row = code_store.get(tx, user.email, VERIFY_LINK) if user is not None and live else None
+        if (
+            user is None
+            or row is None
+            or row.user_id != user.id
+            or not email_codes.use(tx, ctx, row, token.strip().partition(".")[2], at)
+        ):  # the attempt ``use`` counted on the link stays counted
+            audit.record(tx, "email.verify_link", "failure", at=at, origin=origin, user_id=owner.id)
+            raise Refusal(InvalidCode(DEAD_LINK))
+        return email_codes.mark_verified(tx, user, at, origin, method="link")
 
 
 def verification_link_email(ctx: Context, token: str) -> str:
@@ -141,7 +141,7 @@ def verification_link_email(ctx: Context, token: str) -> str:
     """
     owner = _link_owner(ctx, token)
     if owner is None:
-        raise InvalidCode("This link is invalid or has expired.")
+        raise InvalidCode(DEAD_LINK)
     return owner.email
 
 
@@ -155,13 +155,13 @@ def _link_owner(ctx: Context, token: str) -> users.User | None:
     return owner if alive and row is not None and row.is_active(at) else None
 
 
-def _link_failure(ctx: Context, user: users.User | None, origin: Origin) -> None:
+def _link_failure(ctx: Context, user: users.User | None, origin: Origin) -> NoReturn:
     with ctx.db.transaction() as tx:
         audit.record(
             tx, "email.verify_link", "failure", at=ctx.clock.now(), origin=origin,
             user_id=user.id if user is not None else None,
         )  # fmt: skip
-    raise InvalidCode("This link is invalid or has expired.")
+    raise InvalidCode(DEAD_LINK)
 
 
 def _prove_holder(
@@ -290,21 +290,15 @@ def confirm_email_change(
     user = principal.user
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:
-        outcome = email_codes.check(
-            tx, ctx, normalized, CHANGE_EMAIL, code, at, origin, owner=user.id
-        )
-        error = outcome if isinstance(outcome, TwostepError) else None
-        if error is None and not users.set_email(tx, user.id, normalized, verified_at=at):
-            error = InvalidInput("email", "This email address is already in use.")
+        email_codes.check(tx, ctx, normalized, CHANGE_EMAIL, code, at, origin, owner=user.id)
+        if not users.set_email(tx, user.id, normalized, verified_at=at):
             audit.record(
                 tx, "email.changed", "failure", at=at, origin=origin, user_id=user.id,
                 details={"reason": "email_in_use"},
             )  # fmt: skip
-        if error is None:
-            _forget_address(tx, user, at)
-            audit.record(tx, "email.changed", "success", at=at, origin=origin, user_id=user.id)
-    if error is not None:
-        raise error
+            raise Refusal(InvalidInput("email", "This email address is already in use."))
+        _forget_address(tx, user, at)
+        audit.record(tx, "email.changed", "success", at=at, origin=origin, user_id=user.id)
     ctx.send(_email_changed_notice(ctx, user.email, normalized, at, origin))
     return EmailVerified(user.id, normalized)
 
@@ -320,7 +314,7 @@ def _same_password(current: str, new: str) -> bool:
 
 
 def _password_key(ctx: Context, email: str) -> str:
-    return throttle.password_key(email_hash(ctx.keyring.pepper, email))
+    return lockout.password_key(email_hash(ctx.keyring.pepper, email))
 
 
 def _check_password(ctx: Context, user_id: str, password: str, origin: Origin) -> users.User:
@@ -350,7 +344,7 @@ def _password_holder(
     at = ctx.clock.now()
     key = _password_key(ctx, normalized)
     with ctx.db.transaction() as tx:
-        attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+        attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_password(ctx.settings))
         user = users.get_by_email(tx, normalized)
     if not attempt.allowed:
         raise attempt.refusal(at)
@@ -361,15 +355,13 @@ def _password_holder(
         ok = user.is_active and ctx.passwords.verify(user.password_hash, password)
     with ctx.db.transaction() as tx:
         if ok and user is not None:
-            throttle.succeed(tx, key)  # undo the reservation: a right password is no failure
+            lockout.succeed(tx, key)  # undo the reservation: a right password is no failure
             return user
         audit.record(
             tx, "password.confirm", "failure", at=at, origin=origin,
             user_id=user.id if user is not None else None,
         )  # fmt: skip
-    if attempt.is_last:
-        raise attempt.refusal(at)
-    raise wrong
+        raise Refusal(attempt.refusal(at) if attempt.is_last else wrong)
 
 
 def _forget_address(tx: Tx, user: users.User, at: datetime) -> None:

@@ -28,11 +28,11 @@ from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal,
 
 from twostep.errors import Forbidden, InvalidInput, NotFound
 from twostep.mail import EventContext
-from twostep.services import audit, sessions, throttle
+from twostep.services import audit, lockout, sessions
+from twostep.services.backup_codes import BackupStatus
 from twostep.services.context import Context, Origin
 from twostep.services.devices import DeviceInfo, lock_user
 from twostep.services.identity import email_hash
-from twostep.services.recovery import BackupStatus
 from twostep.store import Tx, backup_codes, devices, throttles, users
 from twostep.store import audit as audit_store
 from twostep.store import sessions as session_store
@@ -187,7 +187,7 @@ def list_users(
     u, t, d = users_table.c, throttles_table.c, totp_devices.c
     joined = users_table.outerjoin(
         throttles_table,
-        and_(t.key == literal(throttle.otp_key(""), String()).concat(u.id), t.locked_until > at),
+        and_(t.key == literal(lockout.otp_key(""), String()).concat(u.id), t.locked_until > at),
     )
     where: list[ColumnElement[bool]] = []
     if query and query.strip():
@@ -253,7 +253,7 @@ def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDe
         backup = backup_codes.status(tx, user_id)
         live = session_store.list_active_for_user(tx, user_id, at)
         events = audit_store.query(tx, user_id=user_id, limit=RECENT_EVENTS)
-        state = throttles.get(tx, throttle.otp_key(user_id))
+        state = throttles.get(tx, lockout.otp_key(user_id))
     locked = state is not None and state.is_locked(at)
     account = UserSummary(
         user.id, user.email, user.email_verified_at, user.role, user.is_active, user.created_at,
@@ -320,7 +320,7 @@ def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, orig
         removed = devices.delete_all_for_user(tx, user_id)
         dropped = backup_codes.delete_all(tx, user_id)
         users.set_two_factor_reset(tx, user_id, at)  # the next sign-in leads to enrolment
-        throttles.unlock(tx, throttle.otp_key(user_id), at)
+        throttles.unlock(tx, lockout.otp_key(user_id), at)
         revoked = _revoke_everything(tx, user_id, at)
         _record(
             tx, "admin.two_factor_reset", admin, user_id, at, origin,
@@ -337,8 +337,8 @@ def unlock(ctx: Context, admin: sessions.Principal, user_id: str, origin: Origin
     with ctx.db.transaction() as tx:
         user = _target(tx, user_id)
         keys = (
-            throttle.otp_key(user_id),
-            throttle.password_key(email_hash(ctx.keyring.pepper, user.email)),
+            lockout.otp_key(user_id),
+            lockout.password_key(email_hash(ctx.keyring.pepper, user.email)),
         )
         states = [throttles.get(tx, key) for key in keys]
         was_locked = [state is not None and state.is_locked(at) for state in states]

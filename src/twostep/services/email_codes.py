@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar, get_args
 
-from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
+from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts
 from twostep.mail import EventContext, Message
 from twostep.security import keyed_hash, keyed_hash_matches, new_token
-from twostep.services import audit, login, throttle
+from twostep.services import audit, lockout, login
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
-from twostep.store import Tx, throttles, users
+from twostep.store import Refusal, Tx, throttles, users
 from twostep.store import email_codes as store
 
 Purpose = Literal["sign_in", "verify"]
@@ -87,7 +87,7 @@ def cooldown(tx: Tx, ctx: Context, email: str, purpose: str, at: datetime) -> in
     if seconds == 0:
         return 0
     key = send_key(ctx, email, purpose)
-    retry_after = throttle.locked_for(tx, key, at)
+    retry_after = lockout.locked_for(tx, key, at)
     if not retry_after:
         throttles.register_failure(tx, key, at, 1, seconds, max_lock_seconds=seconds)
     return retry_after
@@ -158,15 +158,15 @@ def check(
     origin: Origin,
     *,
     owner: str | None = None,
-) -> store.EmailCode | TwostepError:
+) -> store.EmailCode:
     """Verify a typed code for (email, purpose) under the per-address guess counter.
 
-    Returns the consumed row, or the error to raise once ``tx`` (with its counters) commits.
+    Returns the consumed row; a refusal raises :class:`Refusal`, so ``tx`` commits its counter.
     Unknown address, no code, wrong, expired, used or exhausted: all the same failure. With
     ``owner``, a row issued to another user counts as no row (and is not touched).
     """
     key = guess_key(ctx, email)
-    attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_password(ctx.settings))
+    attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_password(ctx.settings))
     row = store.get(tx, email, purpose)
     if row is not None and owner is not None and row.user_id != owner:
         row = None
@@ -176,15 +176,15 @@ def check(
             tx, f"email.{purpose}", "denied", at=at, origin=origin, user_id=user_id,
             details={"reason": "locked"},
         )  # fmt: skip
-        return attempt.refusal(at)
+        raise Refusal(attempt.refusal(at))
     if row is not None and use(tx, ctx, row, value, at):
-        throttle.succeed(tx, key)
+        lockout.succeed(tx, key)
         return row
     audit.record(
         tx, f"email.{purpose}", "failure", at=at, origin=origin, user_id=user_id,
         details={"failures": attempt.state.failures},
     )  # fmt: skip
-    return attempt.refusal(at) if attempt.is_last else InvalidCode()
+    raise Refusal(attempt.refusal(at) if attempt.is_last else InvalidCode())
 
 
 def mark_verified(
@@ -256,17 +256,6 @@ def _prepare(
     return ctx.messages.email_sign_in_code(email, code, expires_minutes=minutes, event=event)
 
 
-def verify_code(
-    ctx: Context, email: str, code: str, purpose: Purpose, origin: Origin
-) -> EmailVerified | login.LoginResult:
-    """Check an emailed code: a confirmed address, or (``sign_in``) what login would return."""
-    if purpose == "sign_in":
-        return sign_in(ctx, email, code, origin)
-    if purpose == "verify":
-        return verify_address(ctx, email, code, origin)
-    raise InvalidInput("purpose", "Unknown code purpose.")
-
-
 def verify_address(ctx: Context, email: str, code: str, origin: Origin) -> EmailVerified:
     """Confirm an address with the code from its verification email."""
 
@@ -304,13 +293,8 @@ def _verify(
         raise InvalidCode() from None
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:
-        outcome = check(tx, ctx, normalized, purpose, code, at, origin)
-        if isinstance(outcome, TwostepError):
-            error: TwostepError = outcome
-        else:
-            user = users.get_by_email(tx, normalized)
-            if user is None or user.id != outcome.user_id or not user.is_active:
-                error = InvalidCode()
-            else:
-                return finish(tx, user, at)
-    raise error
+        row = check(tx, ctx, normalized, purpose, code, at, origin)
+        user = users.get_by_email(tx, normalized)
+        if user is None or user.id != row.user_id or not user.is_active:
+            raise Refusal(InvalidCode())
+        return finish(tx, user, at)

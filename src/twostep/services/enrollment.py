@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twostep.errors import InvalidInput, NotFound, TwostepError, VerificationRequired
+from twostep.errors import InvalidInput, NotFound, VerificationRequired
 from twostep.mail import EventContext
 from twostep.otp.qr import qr_png, qr_svg
 from twostep.otp.totp import TOTPParams
 from twostep.otp.uri import OTPAuthURI
-from twostep.services import audit, backup, sessions, throttle
+from twostep.services import audit, backup_codes, lockout, sessions
 from twostep.services.context import Context, Origin
 from twostep.services.factors import decrypt_secret, device_owner, refused_code
-from twostep.store import devices, new_id, users
+from twostep.store import Refusal, devices, new_id, users
 from twostep.store import sessions as session_store
 
 MAX_DEVICE_NAME = 64
@@ -139,46 +139,35 @@ def confirm(
     if user.email_verified_at is None:
         raise VerificationRequired()
     at = ctx.clock.now()
-    key = throttle.otp_key(user.id)
-    error: TwostepError | None = None
-    result: Confirmation | None = None
+    key = lockout.otp_key(user.id)
     with ctx.db.transaction() as tx:
         device = devices.get(tx, device_id, user_id=user.id)
         if device is None or device.status != "pending":
             raise NotFound("No pending device with this id.")
         first = devices.count_active(tx, user.id) == 0
-        attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
-        step = None
-        if attempt.allowed:
-            secret = decrypt_secret(ctx, device)
-            step = ctx.provider.verify(secret, code, at=at.timestamp())
+        attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_otp(ctx.settings))
         if not attempt.allowed:
-            error = attempt.refusal(at)
-        elif step is None or not devices.confirm(tx, device.id, step=step, at=at):
-            error = (
-                attempt.refusal(at)
-                if attempt.is_last
-                else refused_code("otp", "wrong", attempts_left=attempt.attempts_left)
-            )
+            raise Refusal(attempt.refusal(at))
+        step = ctx.provider.verify(decrypt_secret(ctx, device), code, at=at.timestamp())
+        if step is None or not devices.confirm(tx, device.id, step=step, at=at):
             audit.record(
                 tx, "device.confirm", "failure", at=at, origin=origin, user_id=user.id,
                 details={"device_id": device.id},
             )  # fmt: skip
-        else:
-            throttle.succeed(tx, key)
-            codes = backup.issue_batch(tx, ctx, user.id, at) if first else None
-            if user.must_enroll:  # an administrator's reset is answered
-                users.set_two_factor_reset(tx, user.id, None)
-            if principal.session.purpose != "full":
-                session_store.set_purpose(tx, principal.session.id, "full", at)
-            audit.record(
-                tx, "device.confirm", "success", at=at, origin=origin, user_id=user.id,
-                details={"device_id": device.id, "first_device": first},
-            )  # fmt: skip
-            result = Confirmation(device.id, codes)
-    if error is not None:
-        raise error
-    assert result is not None  # noqa: S101 - every other path raised or set error
+            if attempt.is_last:
+                raise Refusal(attempt.refusal(at))
+            raise Refusal(refused_code("otp", "wrong", attempts_left=attempt.attempts_left))
+        lockout.succeed(tx, key)
+        codes = backup_codes.issue_batch(tx, ctx, user.id, at) if first else None
+        if user.must_enroll:  # an administrator's reset is answered
+            users.set_two_factor_reset(tx, user.id, None)
+        if principal.session.purpose != "full":
+            session_store.set_purpose(tx, principal.session.id, "full", at)
+        audit.record(
+            tx, "device.confirm", "success", at=at, origin=origin, user_id=user.id,
+            details={"device_id": device.id, "first_device": first},
+        )  # fmt: skip
+        result = Confirmation(device.id, codes)
     event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
     if result.backup_codes is not None:
         ctx.send(ctx.messages.two_factor_enabled(user.email, event=event))

@@ -9,25 +9,28 @@ Invariants held here, for every flow that asks for a factor (login, step-up, res
   parallel burst gets at most ``LOCKOUT_THRESHOLD`` checks; while the account is locked
   every code is refused with the same :class:`TooManyAttempts`, a correct one included (§4.3).
 
-The check never raises for a wrong code: it returns the error, so that the caller can
-commit the failure counter and raise after its transaction.
+A refused factor raises :class:`~twostep.store.Refusal`: the caller's transaction commits the
+counted failure and its audit row, then the refusal's error (``InvalidCode``,
+``TooManyAttempts``) reaches the caller. Emails about the outcome (a backup code used, the
+account locked) go out only once that transaction has committed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
-from twostep.errors import InvalidCode, InvalidInput, TwostepError
+from twostep.errors import InvalidCode, InvalidInput
 from twostep.mail import EventContext, Message
 from twostep.otp.backup_codes import normalize_backup_code
 from twostep.otp.hotp import check_algorithm
 from twostep.otp.providers import OTPProvider, TOTPProvider
 from twostep.security import Sealed, keyed_hash
-from twostep.services import audit, throttle
+from twostep.services import audit, lockout
 from twostep.services.context import Context, Origin
-from twostep.store import Tx, backup_codes, devices, users
+from twostep.store import Refusal, Tx, after_commit, backup_codes, devices, users
 
 Method = Literal["otp", "backup"]
 
@@ -41,19 +44,9 @@ class Proof:
     backup_remaining: int | None = None
 
 
-@dataclass(slots=True)
-class Notices:
-    """Emails to send once the transaction that caused them has committed."""
-
-    messages: list[Message] = field(default_factory=list)
-
-    def add(self, message: Message) -> None:
-        self.messages.append(message)
-
-    def send_all(self, ctx: Context) -> None:
-        for message in self.messages:
-            ctx.send(message)
-        self.messages.clear()
+def send_after_commit(tx: Tx, ctx: Context, message: Message) -> None:
+    """Send ``message`` once ``tx`` commits: it reports a change that must have happened."""
+    after_commit(tx, partial(ctx.send, message))
 
 
 def device_owner(device_id: str) -> str:
@@ -105,18 +98,17 @@ def check(
     at: datetime,
     origin: Origin,
     purpose: str,
-    notices: Notices,
-) -> Proof | TwostepError:
-    """Accept and consume one factor of ``user``, or count a failure and return the error."""
+) -> Proof:
+    """Accept and consume one factor of ``user``; else count the failure and raise a Refusal."""
     require_one(code, backup_code)
-    key = throttle.otp_key(user.id)
-    attempt = throttle.reserve(tx, key, at, throttle.LockoutPolicy.for_otp(ctx.settings))
+    key = lockout.otp_key(user.id)
+    attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_otp(ctx.settings))
     if not attempt.allowed:
         audit.record(
             tx, f"{purpose}.factor", "denied", at=at, origin=origin, user_id=user.id,
             details={"reason": "locked"},
         )  # fmt: skip
-        return attempt.refusal(at)
+        raise Refusal(attempt.refusal(at))
 
     found: Proof | str = "wrong"
     if code is not None:
@@ -125,7 +117,7 @@ def check(
         found = _try_backup(tx, ctx, user.id, backup_code, at) or "wrong"
     if isinstance(found, Proof):
         proof = found
-        throttle.succeed(tx, key)
+        lockout.succeed(tx, key)
         audit.record(
             tx, f"{purpose}.factor", "success", at=at, origin=origin, user_id=user.id,
             details={"method": proof.method, "device_id": proof.device_id},
@@ -133,7 +125,8 @@ def check(
         if proof.method == "backup":
             event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
             remaining = proof.backup_remaining or 0
-            notices.add(ctx.messages.backup_code_used(user.email, remaining=remaining, event=event))
+            message = ctx.messages.backup_code_used(user.email, remaining=remaining, event=event)
+            send_after_commit(tx, ctx, message)
         return proof
 
     state = attempt.state  # the failure was counted when the attempt was reserved
@@ -143,7 +136,7 @@ def check(
         details={"method": method, "failures": state.failures, "reason": found},
     )  # fmt: skip
     if not attempt.is_last:
-        return refused_code(method, found, attempts_left=attempt.attempts_left)
+        raise Refusal(refused_code(method, found, attempts_left=attempt.attempts_left))
     until = state.locked_until
     audit.record(
         tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
@@ -151,8 +144,10 @@ def check(
     )  # fmt: skip
     if until is not None:
         event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
-        notices.add(ctx.messages.account_locked(user.email, until=until, event=event))
-    return attempt.refusal(at)
+        send_after_commit(
+            tx, ctx, ctx.messages.account_locked(user.email, until=until, event=event)
+        )
+    raise Refusal(attempt.refusal(at))
 
 
 MESSAGES: dict[tuple[str, str], str] = {

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from twostep.errors import ChallengeExpired, InvalidCredentials, TooManyAttempts, TwostepError
-from twostep.services import audit, factors, sessions, throttle
+from twostep.services import audit, factors, lockout, sessions
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
-from twostep.store import Tx, backup_codes, challenges, devices, users
+from twostep.store import Refusal, Tx, backup_codes, challenges, devices, users
 
 METHOD_TOTP = "totp"
 METHOD_BACKUP = "backup_code"
@@ -49,11 +49,11 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
     except TwostepError:
         ctx.passwords.dummy_verify(password)
         raise InvalidCredentials() from None
-    key = throttle.password_key(email_hash(ctx.keyring.pepper, normalized))
-    policy = throttle.LockoutPolicy.for_password(ctx.settings)
+    key = lockout.password_key(email_hash(ctx.keyring.pepper, normalized))
+    policy = lockout.LockoutPolicy.for_password(ctx.settings)
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:  # the attempt counts before argon2 runs (DESIGN §4.3)
-        attempt = throttle.reserve(tx, key, at, policy)
+        attempt = lockout.reserve(tx, key, at, policy)
         user = users.get_by_email(tx, normalized)
     if not attempt.allowed:  # no hash at all: a burst past the threshold costs nothing
         raise attempt.refusal(at)
@@ -78,7 +78,7 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
             )  # fmt: skip
             result: LoginResult | None = None
         else:
-            throttle.succeed(tx, key)
+            lockout.succeed(tx, key)
             if new_hash is not None:
                 users.set_password_hash(tx, user.id, new_hash)
             audit.record(tx, "login.password", "success", at=at, origin=origin, user_id=user.id)
@@ -140,50 +140,36 @@ def complete(
 ) -> sessions.IssuedSession:
     """Finish a login challenge with a TOTP code or a backup code; a full session."""
     factors.require_one(code, backup_code)
-    notices = factors.Notices()
     at = ctx.clock.now()
-    error: TwostepError | None = None
-    issued: sessions.IssuedSession | None = None
     with ctx.db.transaction() as tx:
         challenge = challenges.get(tx, challenge_id)
         user = users.get(tx, challenge.user_id) if challenge is not None else None
         if (
             challenge is None
+            or challenge.purpose != "login"
+            or not challenge.is_open(at)
             or user is None
             or not user.is_active
-            or challenge.purpose != "login"
-            or challenge.completed_at is not None
-            or at >= challenge.expires_at
         ):
             raise ChallengeExpired()
         attempts = challenges.register_attempt(tx, challenge.id)
-        locked = throttle.locked_for(tx, throttle.otp_key(user.id), at)
-        if locked and (attempts is None or attempts > ctx.settings.challenge_attempts):
-            # A lock is the truth to tell, not an expired sign-in (§4.3).
-            error = TooManyAttempts(locked, throttle.LOCKED, locked=True)
-        elif attempts is None or attempts > ctx.settings.challenge_attempts:
-            error = ChallengeExpired("Too many tries for this sign-in. Please start again.")
-        else:
-            outcome = factors.check(
-                tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
-                purpose="login", notices=notices,
-            )  # fmt: skip
-            if isinstance(outcome, TwostepError):
-                error = outcome
-            else:
-                if not challenges.complete(tx, challenge.id, at):
-                    raise ChallengeExpired()
-                amr = [*challenge.amr, outcome.method]
-                issued = sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin)
-                # Both factors are proven: a password lock set by someone else ends here.
-                throttle.succeed(
-                    tx, throttle.password_key(email_hash(ctx.keyring.pepper, user.email))
-                )
-    notices.send_all(ctx)
-    if error is not None:
-        raise error
-    assert issued is not None  # noqa: S101 - every other path raised or set error
-    return issued
+        if attempts is None or attempts > ctx.settings.challenge_attempts:
+            locked = lockout.locked_for(tx, lockout.otp_key(user.id), at)
+            if locked:  # a lock is the truth to tell, not an expired sign-in (§4.3)
+                raise Refusal(TooManyAttempts(locked, lockout.LOCKED, locked=True))
+            raise Refusal(ChallengeExpired("Too many tries for this sign-in. Please start again."))
+        proof = factors.check(
+            tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+            purpose="login",
+        )  # fmt: skip
+        if not challenges.complete(tx, challenge.id, at):
+            raise ChallengeExpired()
+        issued = sessions.start(
+            tx, ctx, user, amr=[*challenge.amr, proof.method], at=at, origin=origin
+        )
+        # Both factors are proven: a password lock set by someone else ends here.
+        lockout.succeed(tx, lockout.password_key(email_hash(ctx.keyring.pepper, user.email)))
+        return issued
 
 
 def challenge_lock(ctx: Context, challenge_id: str) -> int:
@@ -197,4 +183,4 @@ def challenge_lock(ctx: Context, challenge_id: str) -> int:
         challenge = challenges.get(tx, challenge_id)
         if challenge is None or challenge.purpose != "login":
             return 0
-        return throttle.locked_for(tx, throttle.otp_key(challenge.user_id), at)
+        return lockout.locked_for(tx, lockout.otp_key(challenge.user_id), at)

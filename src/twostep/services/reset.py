@@ -18,14 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from twostep.errors import InvalidCode, InvalidInput, TwostepError
+from twostep.errors import InvalidInput, ResetLinkInvalid
 from twostep.mail import EventContext, Message
 from twostep.security import keyed_hash, new_token
-from twostep.services import audit, factors, login, password_policy, sessions
-from twostep.services import throttle as throttle_service
+from twostep.services import audit, factors, lockout, login, password_policy, sessions
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
-from twostep.store import Tx, backup_codes, devices, reset_tokens, throttles, users
+from twostep.store import Refusal, Tx, backup_codes, devices, reset_tokens, throttles, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +83,19 @@ def _cooldown(tx: Tx, ctx: Context, email: str, at: datetime) -> bool:
     if seconds == 0:
         return False
     key = f"reset_send:{email_hash(ctx.keyring.pepper, email)}"
-    if throttle_service.locked_for(tx, key, at):
+    if lockout.locked_for(tx, key, at):
         return True
     throttles.register_failure(tx, key, at, 1, seconds, max_lock_seconds=seconds)
     return False
 
 
 def reset_status(ctx: Context, token: str) -> ResetInfo:
-    """Whether the reset page must ask for a code; :class:`InvalidCode` for a dead token."""
+    """Whether the reset page must ask for a code; :class:`ResetLinkInvalid` for a dead token."""
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
         user = _token_owner(tx, ctx, token, at)
         if user is None:
-            raise InvalidCode("This reset link is invalid or has expired.")
+            raise ResetLinkInvalid()
         return _info(tx, user)
 
 
@@ -142,16 +141,14 @@ def complete_reset(
         info = _info(tx, user) if user is not None else None
     if user is None or info is None:
         _record(ctx, "failure", None, origin, reason="invalid_token")
-        raise InvalidCode("This reset link is invalid or has expired.")
+        raise ResetLinkInvalid()
     if info.requires_code and code is None and backup_code is None:
         _record(ctx, "denied", user.id, origin, reason="factor_missing")
         raise InvalidInput("code", "Enter a code from your authenticator app or a backup code.")
     password_policy.check(new_password, email=user.email)
     new_hash = ctx.passwords.hash(new_password)
 
-    notices = factors.Notices()
     at = ctx.clock.now()
-    error: TwostepError | None = None
     issued: sessions.IssuedSession | None = None
     try:
         with ctx.db.transaction() as tx:
@@ -159,32 +156,25 @@ def complete_reset(
             if _factor_protected(tx, user):
                 if code is None and backup_code is None:  # a device was added meanwhile
                     raise InvalidInput("code", "Enter a code from your authenticator app.")
-                outcome = factors.check(
-                    tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
-                    purpose="reset", notices=notices,
-                )  # fmt: skip
-                if isinstance(outcome, TwostepError):
-                    error = outcome
+                try:
+                    method = factors.check(
+                        tx, ctx, user, code=code, backup_code=backup_code, at=at,
+                        origin=origin, purpose="reset",
+                    ).method  # fmt: skip
+                except Refusal as refusal:  # the token stays unspent: the owner can retry
                     audit.record(
                         tx, "password.reset", "failure", at=at, origin=origin, user_id=user.id,
-                        details={"reason": error.code},
+                        details={"reason": getattr(refusal.error, "code", "refused")},
                     )  # fmt: skip
-                else:
-                    method = outcome.method
-            if error is None:
-                if reset_tokens.consume(tx, token_hash(ctx, token), at) != user.id:
-                    raise InvalidCode("This reset link is invalid or has expired.")
-                _apply(tx, ctx, user, new_hash, at, origin, method)
-                if method != "none":
-                    issued = sessions.start(
-                        tx, ctx, user, amr=["email", method], at=at, origin=origin
-                    )
-    except InvalidCode:
+                    raise
+            if reset_tokens.consume(tx, token_hash(ctx, token), at) != user.id:
+                raise ResetLinkInvalid()
+            _apply(tx, ctx, user, new_hash, at, origin, method)
+            if method != "none":
+                issued = sessions.start(tx, ctx, user, amr=["email", method], at=at, origin=origin)
+    except ResetLinkInvalid:
         _record(ctx, "failure", user.id, origin, reason="token_race")
         raise
-    notices.send_all(ctx)
-    if error is not None:
-        raise error
     event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
     ctx.send(ctx.messages.password_reset_done(user.email, event=event))
     return issued
@@ -214,8 +204,8 @@ def _apply(
     reset_tokens.invalidate_all(tx, user.id, at)
     sessions.revoke_all(tx, user.id, at, origin)
     users.bump_token_version(tx, user.id)
-    password_key = throttle_service.password_key(email_hash(ctx.keyring.pepper, user.email))
-    throttle_service.succeed(tx, password_key)
+    password_key = lockout.password_key(email_hash(ctx.keyring.pepper, user.email))
+    lockout.succeed(tx, password_key)
     audit.record(
         tx, "password.reset", "success", at=at, origin=origin, user_id=user.id,
         details={"method": method},

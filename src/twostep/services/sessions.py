@@ -22,7 +22,7 @@ from twostep.security import keyed_hash, new_token
 from twostep.security.tokens import proves_second_factor
 from twostep.services import audit
 from twostep.services.context import Context, Origin
-from twostep.store import Tx, users
+from twostep.store import Tx, principals, users
 from twostep.store import sessions as store
 
 UserSession = store.UserSession
@@ -38,16 +38,8 @@ class IssuedSession:
     refresh_token: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The user and live session behind a request."""
-
-    user: users.User
-    session: UserSession
-
-    def is_elevated(self, at: datetime) -> bool:
-        until = self.session.elevated_until
-        return until is not None and at < until
+Principal = principals.Principal
+"""The user and live session behind a request, and whether the user has 2FA on."""
 
 
 def refresh_hash(ctx: Context, token: str) -> str:
@@ -99,24 +91,23 @@ def resolve(ctx: Context, session_id: str) -> Principal:
     """The live session ``session_id`` and its active user, or :class:`Unauthenticated`."""
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
-        session = store.get_active(tx, session_id, at)
-        user = users.get(tx, session.user_id) if session is not None else None
-    if session is None or user is None or not user.is_active:
+        principal = principals.get_live(tx, session_id, at)
+    if principal is None or not principal.user.is_active:
         raise Unauthenticated()
-    seen = session.last_seen_at
+    seen = principal.session.last_seen_at
     if seen is None or at - seen >= TOUCH_INTERVAL:  # at most one write per session per interval
         with ctx.db.transaction() as tx:
-            store.touch(tx, session.id, at)
-    return Principal(user, session)
+            store.touch(tx, session_id, at)
+    return principal
 
 
 def principal_of(ctx: Context, issued: IssuedSession) -> Principal:
     """The principal of a session that was just opened or refreshed (to sign its token)."""
     with ctx.db.transaction(readonly=True) as tx:
-        user = users.get(tx, issued.session.user_id)
-    if user is None:  # deleted between opening the session and signing its token
+        principal = principals.get_live(tx, issued.session.id, ctx.clock.now())
+    if principal is None:  # ended between opening the session and signing its token
         raise Unauthenticated()
-    return Principal(user, issued.session)
+    return principal
 
 
 def list_active(ctx: Context, user_id: str) -> list[UserSession]:

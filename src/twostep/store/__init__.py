@@ -24,6 +24,7 @@ from twostep.store import (
     challenges,
     devices,
     email_codes,
+    principals,
     refresh_tokens,
     reset_tokens,
     sessions,
@@ -31,11 +32,13 @@ from twostep.store import (
     users,
 )
 from twostep.store._sql import new_id
-from twostep.store.db import Database, Tx, make_engine
+from twostep.store.db import Database, Refusal, Tx, after_commit, make_engine
 
 __all__ = [
     "Database",
+    "Refusal",
     "Tx",
+    "after_commit",
     "audit",
     "backup_codes",
     "challenges",
@@ -43,6 +46,7 @@ __all__ = [
     "email_codes",
     "make_engine",
     "new_id",
+    "principals",
     "refresh_tokens",
     "reset_tokens",
     "sessions",

@@ -60,7 +60,11 @@ def create(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> Challenge:
-    """Open a challenge; ``purpose`` is ``"login"``, ``"elevate"`` or ``"reset"``."""
+    """Open a challenge; ``purpose`` names the flow that answers it (``"login"`` today).
+
+    ``session_id`` binds a challenge to the session that asked for it, for a step-up by a
+    factor that needs a server challenge (a security key); a login challenge has none.
+    """
     values: dict[str, Any] = {
         "id": new_id(),
         "user_id": user_id,

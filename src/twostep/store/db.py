@@ -9,8 +9,11 @@ Services open one transaction per use case and pass its connection to the reposi
 
 The ``with`` block commits on success and rolls back on any exception. Repositories never
 commit, so everything a use case writes (its change, its counters, its audit row) lands
-together or not at all. A caller that must keep a failure counter while refusing the request
-records the failure inside the block and raises *after* it. Transactions do not nest: pass
+together or not at all. A use case that must keep a failure counter while refusing the
+request says so with one idiom: it raises :class:`Refusal` inside the block, the block commits
+(the counter, its audit row), and the refusal's error propagates in its place. Work that must
+wait for the commit (a notification email) is handed to :func:`after_commit`, and runs only if
+the transaction committed, a refused one included. Transactions do not nest: pass
 ``tx`` down instead (on SQLite a second writer in the same thread would wait on itself, so
 a nested :meth:`Database.transaction` raises at once on every engine).
 
@@ -32,7 +35,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -42,12 +45,38 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-__all__ = ["Database", "Tx", "make_engine"]
+__all__ = ["Database", "Refusal", "Tx", "after_commit", "make_engine"]
 
 Tx: TypeAlias = Connection
 """The transaction handle repositories take: a Core connection inside ``BEGIN``."""
 
 _READONLY = "twostep_readonly"
+_AFTER_COMMIT = "twostep_after_commit"
+
+
+class Refusal(Exception):  # noqa: N818 - a signal to the unit of work, not an error itself
+    """Refuse the use case but keep what its transaction wrote (DESIGN §4.3).
+
+    Raised inside :meth:`Database.transaction`: the transaction commits (the failure it
+    counted, the audit row that says so), then ``error`` is raised in its place. Any other
+    exception rolls the whole transaction back.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def after_commit(tx: Tx, action: Callable[[], None]) -> None:
+    """Run ``action`` once ``tx`` has committed (never if it rolls back).
+
+    For the side effects a change reports, such as the email that tells an owner their account
+    locked: it must not go out for a change that did not happen.
+    """
+    actions = tx.info.get(_AFTER_COMMIT)
+    if actions is None:
+        raise RuntimeError("after_commit needs a transaction opened by Database.transaction")
+    actions.append(action)
 
 
 def make_engine(
@@ -196,18 +225,31 @@ class Database:
         writer = None if readonly else self._writer
         if writer is not None:
             writer.acquire()
+        actions: list[Callable[[], None]] = []
+        refusal: Refusal | None = None
         try:
             with self.engine.connect() as conn:
                 if readonly:
                     conn.execution_options(**{_READONLY: True})
                     if self.dialect == "postgresql":
                         conn.execution_options(postgresql_readonly=True)
-                with conn.begin():
-                    yield conn
+                conn.info[_AFTER_COMMIT] = actions
+                try:
+                    with conn.begin():
+                        try:
+                            yield conn
+                        except Refusal as exc:
+                            refusal = exc  # leaving the block normally commits
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)  # pooled connections outlive us
         finally:
             if writer is not None:
                 writer.release()
             self._local.open = False
+        for action in actions:  # reached only after the commit
+            action()
+        if refusal is not None:
+            raise refusal.error
 
     def ping(self) -> bool:
         """True when the database answers a trivial query (for readiness probes)."""

@@ -71,7 +71,8 @@ class UserSession:
         return self.elevated_until is not None and at < self.elevated_until
 
 
-def _session(values: Mapping[Any, Any]) -> UserSession:
+def session_of(values: Mapping[Any, Any]) -> UserSession:
+    """A :class:`UserSession` from a row of the ``sessions`` table."""
     return UserSession(**{**values, "amr": tuple(values["amr"])})
 
 
@@ -118,26 +119,26 @@ def create(
         "channel": channel,
     }
     tx.execute(sessions.insert().values(**values))
-    return _session(values)
+    return session_of(values)
 
 
 def get(tx: Tx, session_id: str) -> UserSession | None:
     """The session with this id, live or not."""
     row = tx.execute(select(sessions).where(sessions.c.id == session_id)).first()
-    return None if row is None else _session(row._mapping)
+    return None if row is None else session_of(row._mapping)
 
 
 def get_active(tx: Tx, session_id: str, at: datetime) -> UserSession | None:
     """The session if it is neither revoked nor expired at ``at`` (introspection)."""
     stmt = select(sessions).where(sessions.c.id == session_id, *_live(at))
     row = tx.execute(stmt).first()
-    return None if row is None else _session(row._mapping)
+    return None if row is None else session_of(row._mapping)
 
 
 def get_by_refresh_hash(tx: Tx, refresh_hash: str) -> UserSession | None:
     """The session whose *current* refresh token has this hash, live or not."""
     row = tx.execute(select(sessions).where(sessions.c.refresh_hash == refresh_hash)).first()
-    return None if row is None else _session(row._mapping)
+    return None if row is None else session_of(row._mapping)
 
 
 def rotate_refresh(
@@ -164,7 +165,7 @@ def rotate_refresh(
         .returning(*sessions.c)
     )
     row = tx.execute(stmt).first()
-    return None if row is None else _session(row._mapping)
+    return None if row is None else session_of(row._mapping)
 
 
 def touch(tx: Tx, session_id: str, at: datetime) -> bool:
@@ -206,7 +207,7 @@ def record_step_up(
         .returning(*sessions.c)
     )
     row = tx.execute(stmt).first()
-    return None if row is None else _session(row._mapping)
+    return None if row is None else session_of(row._mapping)
 
 
 def set_purpose(
@@ -255,7 +256,7 @@ def list_active_for_user(tx: Tx, user_id: str, at: datetime) -> list[UserSession
         .where(sessions.c.user_id == user_id, *_live(at))
         .order_by(sessions.c.created_at.desc(), sessions.c.id)
     )
-    return [_session(row._mapping) for row in tx.execute(stmt)]
+    return [session_of(row._mapping) for row in tx.execute(stmt)]
 
 
 def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:

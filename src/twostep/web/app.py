@@ -132,7 +132,7 @@ def create_app(
     app.include_router(wellknown.router, include_in_schema=False)
     install_docs(app)
     install_pages(app, state)
-    install_admin_pages(app, state)
+    install_admin_pages(app)
 
     install_health(app, ctx, settings)
 

@@ -299,7 +299,7 @@ class Me(BaseModel):
     elevated_until: datetime | None
 
 
-class SessionOut(BaseModel):
+class MySession(BaseModel):
     id: str
     current: bool
     amr: list[str]

@@ -8,8 +8,8 @@ import importlib
 import pytest
 
 from tests.web.admin.conftest import parse_svg
-from twostep.web import charts
-from twostep.web.charts import Point, Series
+from twostep.web.pages.admin import charts
+from twostep.web.pages.admin.charts import Point, Series
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 POINTS = [Point("Day <1> & co", "d1"), Point("Day 2"), Point("Day 3", "d3")]
@@ -118,7 +118,7 @@ def test_each_point_needs_a_value_and_a_tip(tips: list[str]) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "twostep.web.charts",
+        "twostep.web.pages.admin.charts",
         "twostep.web.pages.admin.deps",
         "twostep.web.pages.admin.export",
         "twostep.web.pages.admin.filters",

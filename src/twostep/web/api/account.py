@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from twostep.services import accounts, devices, sessions
-from twostep.web import schemas
+from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
@@ -30,10 +30,10 @@ def me(principal: AnyPrincipal, state: State) -> schemas.Me:
 
 
 @router.get("/sessions")
-def list_sessions(principal: CurrentPrincipal, state: State) -> list[schemas.SessionOut]:
+def list_sessions(principal: CurrentPrincipal, state: State) -> list[schemas.MySession]:
     """The caller's live sessions, newest first."""
     return [
-        schemas.SessionOut(
+        schemas.MySession(
             id=s.id,
             current=s.id == principal.session.id,
             amr=list(s.amr),
@@ -82,10 +82,7 @@ def change_email(
     A free and a taken address get the same answer (the owner of a taken one is told
     instead); requests are limited per account, and per new address by a cooldown.
     """
-    state.limits.hit("email-change", ip=origin.ip or "", account=principal.user.id)
-    started = accounts.change_email(
-        state.ctx, principal, body.new_email, origin, password=body.password
-    )
+    started = flows.change_email(state, origin, principal, body.new_email, password=body.password)
     return schemas.CodeSent(expires_in=started.expires_in, resend_after=0)
 
 
@@ -94,5 +91,5 @@ def confirm_email(
     body: schemas.ConfirmEmail, principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.Verified:
     """Finish an address change with the code sent to the new address."""
-    done = accounts.confirm_email_change(state.ctx, principal, body.new_email, body.code, origin)
+    done = flows.confirm_email_change(state, origin, principal, body.new_email, body.code)
     return schemas.Verified(email=done.email)

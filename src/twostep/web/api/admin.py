@@ -74,7 +74,7 @@ class AuditPage(Out):
     pages: int
 
 
-class SessionOut(Out):
+class AdminSession(Out):
     id: str
     purpose: str
     amr: list[str]
@@ -90,7 +90,7 @@ class UserDetail(Out):
     account: AdminUser
     devices: list[schemas.Device]
     backup: schemas.BackupStatusResponse
-    sessions: list[SessionOut]
+    sessions: list[AdminSession]
     recent_events: list[AuditEventOut]
     factor_failures: int
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Response, status
 
-from twostep.errors import InvalidInput
-from twostep.services import accounts, elevation, email_codes, login, refresh, reset, sessions
-from twostep.services.identity import account_key
-from twostep.web import schemas
+from twostep.services import login, refresh, reset, sessions
+from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import (
     AnyPrincipal,
@@ -35,8 +35,7 @@ def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) ->
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 def register(body: schemas.Credentials, state: State, origin: RequestOrigin) -> schemas.Registered:
     """Create an account; the same answer whether or not the address is already taken."""
-    state.limits.hit("register", ip=origin.ip or "", account=account_key(body.email))
-    result = accounts.register(state.ctx, body.email, body.password, origin)
+    result = flows.register(state, origin, body.email, body.password)
     return schemas.Registered(expires_in=result.expires_in)
 
 
@@ -50,27 +49,17 @@ def verify_email(
     of the account, or ``password``. Someone who never signed up takes the address over with
     a password reset instead.
     """
-    password = body.password
-    if body.token is not None:
-        state.limits.hit("verify-email", ip=origin.ip or "", account=body.token[:64])
-        done = accounts.verify_email_link(
-            state.ctx, body.token, origin, password=password, principal=principal
-        )
-    elif body.email is not None and body.code is not None:
-        state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(body.email))
-        done = accounts.verify_email(
-            state.ctx, body.email, body.code, origin, password=password, principal=principal
-        )
-    else:
-        raise InvalidInput("code", "Send the emailed code with the address, or the link token.")
+    done = flows.verify_email(
+        state, origin, email=body.email, code=body.code, token=body.token,
+        password=body.password, principal=principal,
+    )  # fmt: skip
     return schemas.Verified(email=done.email)
 
 
 @router.post("/login")
 def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> LoginAnswer:
     """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``."""
-    state.limits.hit("login", ip=origin.ip or "", account=account_key(body.email))
-    return _answer(state, login.login(state.ctx, body.email, body.password, origin))
+    return _answer(state, flows.sign_in(state, origin, body.email, body.password))
 
 
 @router.post("/login/verify")
@@ -78,11 +67,9 @@ def verify_login(
     body: schemas.LoginVerify, state: State, origin: RequestOrigin
 ) -> schemas.TokenResponse:
     """Complete a login challenge with an authenticator code or a backup code."""
-    state.limits.hit("login-verify", ip=origin.ip or "", account=body.challenge_id)
-    with state.count("login"):
-        issued = login.complete(
-            state.ctx, body.challenge_id, origin, code=body.code, backup_code=body.backup_code
-        )
+    issued = flows.complete_sign_in(
+        state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code
+    )
     return state.tokens.token_response(issued)
 
 
@@ -91,8 +78,7 @@ def request_email_code(
     body: schemas.EmailCodeRequest, state: State, origin: RequestOrigin
 ) -> schemas.CodeSent:
     """Email a one-time code (same answer for unknown addresses)."""
-    state.limits.hit("email-code", ip=origin.ip or "", account=account_key(body.email))
-    sent = email_codes.request_code(state.ctx, body.email, body.purpose, origin)
+    sent = flows.request_email_code(state, origin, body.email, body.purpose)
     return schemas.CodeSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
 
 
@@ -101,11 +87,10 @@ def verify_email_code(
     body: schemas.EmailCodeVerify, state: State, origin: RequestOrigin
 ) -> LoginAnswer | schemas.Verified:
     """Use an emailed code: proves the address, or signs in (never replacing 2FA)."""
-    state.limits.hit("email-code-verify", ip=origin.ip or "", account=account_key(body.email))
     if body.purpose == "verify":
-        done = email_codes.verify_address(state.ctx, body.email, body.code, origin)
+        done = flows.verify_address_code(state, origin, body.email, body.code)
         return schemas.Verified(email=done.email)
-    return _answer(state, email_codes.sign_in(state.ctx, body.email, body.code, origin))
+    return _answer(state, flows.sign_in_with_email_code(state, origin, body.email, body.code))
 
 
 @router.post("/refresh")
@@ -131,15 +116,11 @@ def elevate(
 
     Accounts with 2FA send ``code`` or ``backup_code``; accounts without it, ``password``.
     """
-    state.limits.hit("elevate", ip=origin.ip or "", account=principal.user.id)
-    if body.password is not None and body.code is None and body.backup_code is None:
-        granted = elevation.elevate_with_password(state.ctx, principal, body.password, origin)
-    else:
-        with state.count("elevate"):
-            granted = elevation.elevate(
-                state.ctx, principal, origin, code=body.code, backup_code=body.backup_code
-            )
-    token = state.tokens.issue(sessions.Principal(principal.user, granted.session))
+    granted = flows.step_up_session(
+        state, origin, principal,
+        code=body.code, backup_code=body.backup_code, password=body.password,
+    )  # fmt: skip
+    token = state.tokens.issue(replace(principal, session=granted.session))
     return schemas.ElevationResponse(
         access_token=token.token,
         expires_in=granted.expires_in,
@@ -152,8 +133,7 @@ def forgot_password(
     body: schemas.ForgotPassword, state: State, origin: RequestOrigin
 ) -> schemas.Accepted:
     """Email a reset link if the account exists; always the same answer."""
-    state.limits.hit("forgot", ip=origin.ip or "", account=account_key(body.email))
-    reset.request_reset(state.ctx, body.email, origin)
+    flows.forgot_password(state, origin, body.email)
     return schemas.Accepted()
 
 
@@ -185,12 +165,10 @@ def reset_password(
     ``ELEVATION_MINUTES`` like any sign-in with a second factor; a reset by link alone
     answers 204 and the owner signs in with the new password.
     """
-    state.limits.hit("reset", ip=origin.ip or "", account=body.token[:64])
-    with state.count("reset"):
-        issued = reset.complete_reset(
-            state.ctx, body.token, body.new_password, origin,
-            code=body.code, backup_code=body.backup_code,
-        )  # fmt: skip
+    issued = flows.reset_password(
+        state, origin, body.token, body.new_password,
+        code=body.code, backup_code=body.backup_code,
+    )  # fmt: skip
     if issued is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return state.tokens.token_response(issued)

@@ -6,8 +6,8 @@ import base64
 
 from fastapi import APIRouter, Response, status
 
-from twostep.services import devices, enrollment, recovery
-from twostep.web import schemas
+from twostep.services import backup_codes, devices, enrollment
+from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
 
@@ -36,8 +36,7 @@ def confirm(
     body: schemas.SetupConfirm, principal: AnyPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.SetupConfirmed:
     """Activate the device with its first code; backup codes come back once, on the first."""
-    with state.count("enroll"):
-        done = enrollment.confirm(state.ctx, principal, body.device_id, body.code, origin)
+    done = flows.confirm_device(state, origin, principal, body.device_id, body.code)
     return schemas.SetupConfirmed(device_id=done.device_id, backup_codes=done.backup_codes)
 
 
@@ -89,7 +88,7 @@ def disable(principal: CurrentPrincipal, state: State, origin: RequestOrigin) ->
 @router.get("/backup-codes")
 def backup_status(principal: CurrentPrincipal, state: State) -> schemas.BackupStatusResponse:
     """How many backup codes are left."""
-    current = recovery.backup_status(state.ctx, principal)
+    current = backup_codes.backup_status(state.ctx, principal)
     return schemas.BackupStatusResponse(
         remaining=current.remaining, total=current.total, created_at=current.created_at
     )
@@ -100,4 +99,4 @@ def regenerate(
     principal: CurrentPrincipal, state: State, origin: RequestOrigin
 ) -> schemas.BackupCodes:
     """A new batch of backup codes (elevated); the old batch stops working."""
-    return schemas.BackupCodes(backup_codes=recovery.regenerate(state.ctx, principal, origin))
+    return schemas.BackupCodes(backup_codes=backup_codes.regenerate(state.ctx, principal, origin))

@@ -19,7 +19,16 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from twostep.web.deps import WebState
-from twostep.web.pages import account, dev, enroll, recovery, sensitive, signin, signup
+from twostep.web.pages import (
+    account,
+    dev,
+    device_actions,
+    enroll,
+    password_reset,
+    signin,
+    signup,
+    step_up,
+)
 from twostep.web.pages.rendering import STATIC_DIR, Pages
 
 __all__ = ["Pages", "install_pages"]
@@ -32,7 +41,7 @@ def install_pages(app: FastAPI, state: WebState) -> Pages:
     pages.env.globals["code_minutes"] = state.ctx.email_codes.validity_seconds // 60
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, signin, signup, enroll, sensitive, recovery):
+    for module in (account, signin, signup, enroll, step_up, device_actions, password_reset):
         app.include_router(module.router)
     app.include_router(signup.advice_router)
     if settings.is_development:

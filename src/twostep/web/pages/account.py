@@ -1,8 +1,8 @@
 """The account security page: devices, backup codes, sessions, password, 2FA on or off.
 
 Reading the page and the harmless changes (renaming a device, signing a session out) need a
-full session. Sensitive changes live on their own pages in :mod:`.sensitive`, which ask for
-a fresh code first.
+full session. Changing the password asks for an elevated session first; the other changes
+to the second factor live in :mod:`.device_actions`, the step-up itself in :mod:`.step_up`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from starlette.responses import Response
 
 from twostep.errors import TwostepError
 from twostep.mail.useragent import describe_agent
-from twostep.services import devices, recovery, sessions
+from twostep.services import accounts, backup_codes, devices, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import activity, email_change
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep
+from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep, require_elevated
 from twostep.web.pages.flow import form_error, notice
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import PageRoute
@@ -85,7 +85,7 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
         "devices": active,
         "pending": [d for d in found if d.status != "active"],
         "two_factor": bool(active),
-        "backup": recovery.backup_status(ctx, principal),
+        "backup": backup_codes.backup_status(ctx, principal),
         "low_backup": LOW_BACKUP_CODES,
         "sessions": session_rows(live, principal.session.id),
         "activity": activity.recent(ctx, principal, RECENT_ACTIVITY),
@@ -97,7 +97,7 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
 
 
 def account_notice(
-    key: str | None, backup: recovery.BackupStatus, *, two_factor: bool
+    key: str | None, backup: backup_codes.BackupStatus, *, two_factor: bool
 ) -> str | None:
     """The notice named in the query, in words that fit what the account holds now.
 
@@ -133,7 +133,7 @@ def render_account(
     error: TwostepError | None = None,
 ) -> Response:
     values = account_values(state, principal)
-    backup = recovery.backup_status(state.ctx, principal)
+    backup = backup_codes.backup_status(state.ctx, principal)
     values["notice"] = account_notice(
         request.query_params.get("notice"), backup, two_factor=bool(values["two_factor"])
     )
@@ -205,3 +205,29 @@ def revoke_other_sessions(
 
 router.include_router(email_change.router)
 router.include_router(activity.router)
+
+
+@router.get("/account/password")
+def password_page(request: Request, pages: PagesDep, state: State, principal: FullUser) -> Response:
+    """The change-password form."""
+    require_elevated(request, state, principal)
+    return pages.render(request, "password.html", {}, principal=principal)
+
+
+@router.post("/account/password")
+def password_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: FullUser,
+    current_password: TextField = "",
+    new_password: TextField = "",
+) -> Response:
+    """Change the password; other sessions end."""
+    try:
+        accounts.change_password(state.ctx, principal, current_password, new_password, origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "password.html", {}, exc, principal=principal)
+    return pages.redirect("/account?notice=password-changed")

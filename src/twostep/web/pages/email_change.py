@@ -14,7 +14,8 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from twostep.errors import InvalidCode, TwostepError
-from twostep.services import accounts, sessions
+from twostep.services import sessions
+from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
@@ -72,8 +73,7 @@ def email_submit(
     """Send a code to the new address; then ask for it."""
     values: dict[str, object] = {"stage": "ask", "new_email": new_email.strip()[:254]}
     try:
-        state.limits.hit("email-change", ip=origin.ip or "", account=principal.user.id)
-        started = accounts.change_email(state.ctx, principal, new_email[:320], origin)
+        started = flows.change_email(state, origin, principal, new_email[:320])
     except TwostepError as exc:
         return _page(pages, request, principal, values, exc)
     values.update(stage="code", new_email=started.email, minutes=started.expires_in // 60)
@@ -95,10 +95,7 @@ def email_confirm(
     email = new_email.strip()[:254]
     values: dict[str, object] = {"stage": "code", "new_email": email}
     try:
-        state.limits.hit("verify-email", ip=origin.ip or "", account=principal.user.id)
-        accounts.confirm_email_change(
-            state.ctx, principal, email, "".join(code.split())[:16], origin
-        )
+        flows.confirm_email_change(state, origin, principal, email, "".join(code.split())[:16])
     except TwostepError as exc:
         return _page(pages, request, principal, values, _in_email_terms(exc, email))
     return pages.redirect("/account?notice=email-changed")

@@ -21,6 +21,7 @@ from twostep.otp.qr import qr_svg
 from twostep.otp.secrets import decode_secret
 from twostep.otp.uri import OTPAuthURI
 from twostep.services import devices, enrollment, sessions
+from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep, SignedIn
@@ -210,7 +211,7 @@ def enroll_confirm(
         if typed is None:
             raise InvalidInput("code", "Enter the code your app shows for this account.")
         check_code_length(typed, state.ctx.provider.params.digits)
-        done = enrollment.confirm(state.ctx, principal, device_id[:64], typed, origin)
+        done = flows.confirm_device(state, origin, principal, device_id[:64], typed)
     except NotFound:  # replaced by a newer setup, or already confirmed (a resent form)
         done_before = _has_active(state, principal)
         return pages.redirect("/account" if done_before else "/enroll?notice=setup-expired")

@@ -26,10 +26,10 @@ from twostep.errors import (
     TwostepError,
     VerificationRequired,
 )
-from twostep.services import email_codes, login, sessions
+from twostep.services import login, sessions
 from twostep.services.context import Origin
 from twostep.services.email_codes import Purpose
-from twostep.services.identity import account_key
+from twostep.web import flows
 from twostep.web.deps import WebState
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.rendering import Pages
@@ -215,8 +215,7 @@ def send_email_code(
     """
     values: dict[str, object] = {"email": email.strip()[:254], "sent": True}
     try:
-        state.limits.hit("email-code", ip=origin.ip or "", account=account_key(email))
-        email_codes.request_code(state.ctx, email, purpose, origin)
+        flows.request_email_code(state, origin, email, purpose)
     except TooManyAttempts as exc:
         values["wait"] = exc.retry_after
     except TwostepError as exc:

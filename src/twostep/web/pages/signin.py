@@ -16,8 +16,8 @@ from twostep.errors import (
     TooManyAttempts,
     TwostepError,
 )
-from twostep.services import email_codes, login, sessions
-from twostep.services.identity import account_key
+from twostep.services import login, sessions
+from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.csrf import CsrfChecked
@@ -76,8 +76,7 @@ def login_submit(
     """The password step; the same answer for unknown addresses and wrong passwords."""
     values = {"email": email[:254], "next": safe_next(next_url, "")}
     try:
-        state.limits.hit("login", ip=origin.ip or "", account=account_key(email))
-        result = login.login(state.ctx, email, password, origin)
+        result = flows.sign_in(state, origin, email, password)
     except TooManyAttempts as exc:
         if not exc.locked:
             return form_error(pages, request, "login.html", values, exc)
@@ -174,11 +173,9 @@ def two_factor_submit(
         if totp_code is None and backup is None:
             raise InvalidInput("code", "Enter the code from your authenticator app.")
         check_code_length(totp_code, int(str(values["digits"])))
-        state.limits.hit("login-verify", ip=origin.ip or "", account=pending.challenge_id)
-        with state.count("login"):
-            issued = login.complete(
-                state.ctx, pending.challenge_id, origin, code=totp_code, backup_code=backup
-            )
+        issued = flows.complete_sign_in(
+            state, origin, pending.challenge_id, code=totp_code, backup_code=backup
+        )
     except ChallengeExpired:
         return _expired(pages, next_url)
     except TooManyAttempts as exc:
@@ -224,8 +221,7 @@ def email_code_submit(
     """Sign in with the emailed code: a session, or the 2FA step when the account has it."""
     values = {"email": email.strip()[:254], "sent": True}
     try:
-        state.limits.hit("email-code-verify", ip=origin.ip or "", account=account_key(email))
-        result = email_codes.sign_in(state.ctx, email, "".join(code.split()), origin)
+        result = flows.sign_in_with_email_code(state, origin, email, "".join(code.split()))
     except InvalidCode as exc:
         named = exc if exc.reason is not None else InvalidCode(EMAILED_CODE_WRONG, reason="wrong")
         return form_error(pages, request, "login_email.html", values, named)

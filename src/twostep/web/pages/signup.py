@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from twostep.errors import InvalidCode, InvalidInput, TwostepError
 from twostep.services import accounts, password_policy
-from twostep.services.identity import account_key
+from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
@@ -65,8 +65,7 @@ def register_submit(
     """Create the account; then ask for the code that was mailed."""
     values = {"email": email.strip()[:254]}
     try:
-        state.limits.hit("register", ip=origin.ip or "", account=account_key(email))
-        result = accounts.register(state.ctx, email, password, origin)
+        result = flows.register(state, origin, email, password)
     except TwostepError as exc:
         return form_error(pages, request, "register.html", values, exc)
     return pages.redirect("/verify-email?" + urlencode({"email": result.email, "sent": "1"}))
@@ -150,17 +149,10 @@ def verify_email_submit(
     }
     proof = password[:1024] or None
     try:
-        if token:
-            state.limits.hit("verify-email", ip=origin.ip or "", account=token[:64])
-            done = accounts.verify_email_link(
-                state.ctx, token[:512], origin, password=proof, principal=principal
-            )
-        else:
-            state.limits.hit("verify-email", ip=origin.ip or "", account=account_key(email))
-            done = accounts.verify_email(
-                state.ctx, email, "".join(code.split()), origin, password=proof,
-                principal=principal,
-            )  # fmt: skip
+        done = flows.verify_email(
+            state, origin, email=email, code="".join(code.split()), token=token[:512],
+            password=proof, principal=principal,
+        )  # fmt: skip
     except TwostepError as exc:
         if isinstance(exc, InvalidInput) and exc.field == "password":
             values["ask_password"] = True

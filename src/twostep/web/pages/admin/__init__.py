@@ -20,17 +20,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from twostep.services import audit as audit_service
-from twostep.web.deps import WebState
 from twostep.web.pages.admin import actions, audit, overview, users
 
 __all__ = ["install_admin_pages"]
 
 
-def install_admin_pages(app: FastAPI, state: WebState) -> None:
+def install_admin_pages(app: FastAPI) -> None:
     """Add the console's routes to ``app``, after :func:`twostep.web.pages.install_pages`.
 
-    ``state`` is the app's :class:`WebState`, taken for symmetry with ``install_pages``; the
-    routes reach it through the request like every other page.
+    The routes reach the app's :class:`~twostep.web.deps.WebState` through the request, like
+    every other page.
     """
     if not hasattr(app.state, "pages"):
         raise RuntimeError("install_pages(app, state) must run before install_admin_pages")

@@ -23,10 +23,9 @@ from twostep.services.context import Context, Origin
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.admin.deps import Admin, user_url
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import PagesDep
+from twostep.web.pages.deps import PagesDep, require_elevated
 from twostep.web.pages.flow import form_error
 from twostep.web.pages.routing import PageRoute, step_up_url
-from twostep.web.pages.sensitive import require_elevated
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -15,8 +15,8 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from twostep.services import devices, stats
-from twostep.web import charts
 from twostep.web.deps import State
+from twostep.web.pages.admin import charts
 from twostep.web.pages.admin.deps import Admin
 from twostep.web.pages.deps import PagesDep
 from twostep.web.pages.routing import PageRoute

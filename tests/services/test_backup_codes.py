@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import ORIGIN, PASSWORD, T0, Enrolled
-from tests.services.test_elevation import elevate_now
+from tests.services.test_step_up import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidCode
 from twostep.mail import MemoryMailer
 from twostep.otp.backup_codes import normalize_backup_code
-from twostep.services import devices, login, recovery, sessions
+from twostep.services import backup_codes, devices, login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
 from twostep.store.tables import backup_codes as backup_codes_table
@@ -35,12 +35,12 @@ def test_status_counts_remaining_and_total(
     principal_for: PrincipalFor,
 ) -> None:
     principal = principal_for(enrolled.user)
-    assert recovery.backup_status(ctx, principal) == recovery.BackupStatus(10, 10, T0)
+    assert backup_codes.backup_status(ctx, principal) == backup_codes.BackupStatus(10, 10, T0)
     sign_in_with_backup_code(ctx, enrolled.user.email, enrolled.backup_codes[0])
     sign_in_with_backup_code(ctx, enrolled.user.email, enrolled.backup_codes[1])
-    assert recovery.backup_status(ctx, principal) == recovery.BackupStatus(8, 10, T0)
+    assert backup_codes.backup_status(ctx, principal) == backup_codes.BackupStatus(8, 10, T0)
     nobody = principal_for(make_user("bob@example.com"))
-    assert recovery.backup_status(ctx, nobody) == recovery.BackupStatus(0, 0, None)
+    assert backup_codes.backup_status(ctx, nobody) == backup_codes.BackupStatus(0, 0, None)
 
 
 def test_regenerate_needs_elevation(
@@ -48,11 +48,11 @@ def test_regenerate_needs_elevation(
 ) -> None:
     principal = principal_for(enrolled.user)
     with pytest.raises(ElevationRequired):
-        recovery.regenerate(ctx, principal, ORIGIN)
+        backup_codes.regenerate(ctx, principal, ORIGIN)
     elevated = elevate_now(ctx, principal, enrolled.secret, clock)
-    limited = sessions.Principal(elevated.user, replace(elevated.session, purpose="enroll"))
+    limited = replace(elevated, session=replace(elevated.session, purpose="enroll"))
     with pytest.raises(EnrollmentRequired):
-        recovery.regenerate(ctx, limited, ORIGIN)
+        backup_codes.regenerate(ctx, limited, ORIGIN)
     sign_in_with_backup_code(ctx, enrolled.user.email, enrolled.backup_codes[0])  # still valid
 
 
@@ -65,10 +65,12 @@ def test_regenerate_replaces_the_batch_and_the_old_codes_die(
 ) -> None:
     principal = elevate_now(ctx, principal_for(enrolled.user), enrolled.secret, clock)
     clock.advance(60)
-    codes = recovery.regenerate(ctx, principal, ORIGIN)
+    codes = backup_codes.regenerate(ctx, principal, ORIGIN)
     assert len(codes) == len(set(codes)) == 10
     assert not set(codes) & set(enrolled.backup_codes)
-    assert recovery.backup_status(ctx, principal) == recovery.BackupStatus(10, 10, clock.now())
+    assert backup_codes.backup_status(ctx, principal) == backup_codes.BackupStatus(
+        10, 10, clock.now()
+    )
 
     for old in (enrolled.backup_codes[0], enrolled.backup_codes[9]):
         with pytest.raises(InvalidCode):
@@ -97,5 +99,5 @@ def test_regenerate_needs_an_active_device(
     principal = elevate_now(ctx, principal_for(enrolled.user), enrolled.secret, clock)
     devices.remove(ctx, principal, enrolled.device_id, ORIGIN)
     with pytest.raises(EnrollmentRequired):
-        recovery.regenerate(ctx, principal, ORIGIN)
-    assert recovery.backup_status(ctx, principal).total == 0
+        backup_codes.regenerate(ctx, principal, ORIGIN)
+    assert backup_codes.backup_status(ctx, principal).total == 0

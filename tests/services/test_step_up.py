@@ -21,7 +21,7 @@ from twostep.errors import (
     Unauthenticated,
 )
 from twostep.mail import MemoryMailer
-from twostep.services import elevation, sessions
+from twostep.services import sessions, step_up
 from twostep.services.context import Context
 from twostep.store import audit, backup_codes, users
 from twostep.store import sessions as session_store
@@ -31,7 +31,7 @@ def elevate_now(
     ctx: Context, principal: sessions.Principal, secret: str, clock: ManualClock
 ) -> sessions.Principal:
     """Elevate ``principal`` with the current code and return it re-read (elevated)."""
-    elevation.elevate(ctx, principal, ORIGIN, code=code_at(secret, clock))
+    step_up.step_up(ctx, principal, ORIGIN, code=code_at(secret, clock))
     return sessions.resolve(ctx, principal.session.id)
 
 
@@ -44,7 +44,7 @@ def test_a_code_elevates_the_session_for_fifteen_minutes(
     principal = principal_for(enrolled.user)
     with pytest.raises(ElevationRequired):
         sessions.require_elevated(principal, clock.now())
-    granted = elevation.elevate(ctx, principal, ORIGIN, code=code_at(enrolled.secret, clock))
+    granted = step_up.step_up(ctx, principal, ORIGIN, code=code_at(enrolled.secret, clock))
     assert granted.elevated_until == clock.now() + timedelta(minutes=15)
     assert granted.expires_in == 15 * 60
 
@@ -71,7 +71,7 @@ def test_the_elevation_window_is_configurable(
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
     ctx.settings = ctx.settings.model_copy(update={"elevation_minutes": 5})
-    granted = elevation.elevate(
+    granted = step_up.step_up(
         ctx, principal_for(enrolled.user), ORIGIN, code=code_at(enrolled.secret, clock)
     )
     assert (granted.elevated_until, granted.expires_in) == (clock.now() + timedelta(minutes=5), 300)
@@ -97,11 +97,11 @@ def test_a_code_elevates_once(
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
     code = code_at(enrolled.secret, clock)
-    elevation.elevate(ctx, principal_for(enrolled.user), ORIGIN, code=code)
+    step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, code=code)
     with pytest.raises(InvalidCode):
-        elevation.elevate(ctx, principal_for(enrolled.user), ORIGIN, code=code)
+        step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, code=code)
     with pytest.raises(InvalidCode):  # an earlier step is refused too
-        elevation.elevate(
+        step_up.step_up(
             ctx, principal_for(enrolled.user), ORIGIN, code=code_at(enrolled.secret, clock, -1)
         )
 
@@ -119,14 +119,14 @@ def test_wrong_codes_are_counted_and_lock_the_account(
     threshold = ctx.settings.lockout_threshold
     for _ in range(threshold - 1):
         with pytest.raises(InvalidCode):
-            elevation.elevate(ctx, principal, ORIGIN, code=wrong)
+            step_up.step_up(ctx, principal, ORIGIN, code=wrong)
     with pytest.raises(TooManyAttempts) as locked:
-        elevation.elevate(ctx, principal, ORIGIN, code=wrong)
+        step_up.step_up(ctx, principal, ORIGIN, code=wrong)
     assert locked.value.retry_after == ctx.settings.lockout_minutes * 60
 
     clock.advance(10)
     with pytest.raises(TooManyAttempts) as refused:  # the right code, while locked
-        elevation.elevate(ctx, principal, ORIGIN, code=right)
+        step_up.step_up(ctx, principal, ORIGIN, code=right)
     assert refused.value.retry_after == ctx.settings.lockout_minutes * 60 - 10
     assert type(refused.value) is type(locked.value)
     assert refused.value.message == locked.value.message
@@ -146,13 +146,13 @@ def test_a_backup_code_elevates_and_is_used_up(
 ) -> None:
     backup = enrolled.backup_codes[3]
     principal = principal_for(enrolled.user)
-    elevation.elevate(ctx, principal, ORIGIN, backup_code=backup)
+    step_up.step_up(ctx, principal, ORIGIN, backup_code=backup)
     assert sessions.resolve(ctx, principal.session.id).is_elevated(clock.now())
     with ctx.db.transaction(readonly=True) as tx:
         assert backup_codes.status(tx, enrolled.user.id).remaining == 9
     assert mailer.last("backup_code_used").to == enrolled.user.email
     with pytest.raises(InvalidCode):
-        elevation.elevate(ctx, principal_for(enrolled.user), ORIGIN, backup_code=backup)
+        step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, backup_code=backup)
 
 
 def test_exactly_one_factor_is_required(
@@ -160,9 +160,9 @@ def test_exactly_one_factor_is_required(
 ) -> None:
     principal = principal_for(enrolled.user)
     with pytest.raises(InvalidInput):
-        elevation.elevate(ctx, principal, ORIGIN)
+        step_up.step_up(ctx, principal, ORIGIN)
     with pytest.raises(InvalidInput):
-        elevation.elevate(ctx, principal, ORIGIN, code="123456", backup_code="abcd-efgh")
+        step_up.step_up(ctx, principal, ORIGIN, code="123456", backup_code="abcd-efgh")
 
 
 def test_an_account_without_a_device_cannot_elevate(
@@ -171,7 +171,7 @@ def test_an_account_without_a_device_cannot_elevate(
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
     with pytest.raises(EnrollmentRequired):
-        elevation.elevate(ctx, principal_for(make_user()), ORIGIN, code="123456")
+        step_up.step_up(ctx, principal_for(make_user()), ORIGIN, code="123456")
 
 
 def test_an_enrollment_only_session_cannot_elevate(
@@ -181,9 +181,9 @@ def test_an_enrollment_only_session_cannot_elevate(
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
     principal = principal_for(enrolled.user)
-    limited = sessions.Principal(principal.user, _with_purpose(principal.session, "enroll"))
+    limited = replace(principal, session=_with_purpose(principal.session, "enroll"))
     with pytest.raises(EnrollmentRequired):
-        elevation.elevate(ctx, limited, ORIGIN, code=code_at(enrolled.secret, clock))
+        step_up.step_up(ctx, limited, ORIGIN, code=code_at(enrolled.secret, clock))
 
 
 def test_a_revoked_session_is_not_elevated_and_keeps_the_code(
@@ -197,8 +197,8 @@ def test_a_revoked_session_is_not_elevated_and_keeps_the_code(
         session_store.revoke(tx, principal.session.id, clock.now())
     code = code_at(enrolled.secret, clock)
     with pytest.raises(Unauthenticated):
-        elevation.elevate(ctx, principal, ORIGIN, code=code)
-    elevation.elevate(ctx, principal_for(enrolled.user), ORIGIN, code=code)  # not spent
+        step_up.step_up(ctx, principal, ORIGIN, code=code)
+    step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, code=code)  # not spent
 
 
 def test_audit_rows_hold_no_code(
@@ -210,9 +210,9 @@ def test_audit_rows_hold_no_code(
     code = code_at(enrolled.secret, clock)
     principal = principal_for(enrolled.user)
     with pytest.raises(InvalidCode):
-        elevation.elevate(ctx, principal, ORIGIN, code="000000" if code != "000000" else "1")
-    elevation.elevate(ctx, principal, ORIGIN, code=code)
-    elevation.elevate(ctx, principal, ORIGIN, backup_code=enrolled.backup_codes[0])
+        step_up.step_up(ctx, principal, ORIGIN, code="000000" if code != "000000" else "1")
+    step_up.step_up(ctx, principal, ORIGIN, code=code)
+    step_up.step_up(ctx, principal, ORIGIN, backup_code=enrolled.backup_codes[0])
     with ctx.db.transaction(readonly=True) as tx:
         rows = audit.query(tx, limit=500)
     dumped = json.dumps([[r.event, r.details] for r in rows], default=str)
@@ -233,8 +233,8 @@ def test_an_account_without_2fa_steps_up_with_its_password(
 ) -> None:
     principal = principal_for(make_user())
     with pytest.raises(InvalidCredentials):
-        elevation.elevate_with_password(ctx, principal, "not my password", ORIGIN)
-    granted = elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+        step_up.step_up(ctx, principal, ORIGIN, password="not my password")
+    granted = step_up.step_up(ctx, principal, ORIGIN, password=PASSWORD)
     assert granted.expires_in == ctx.settings.elevation_minutes * 60
     sessions.require_elevated(sessions.resolve(ctx, principal.session.id), ctx.clock.now())
 
@@ -246,7 +246,7 @@ def test_a_password_is_no_step_up_for_an_account_with_2fa(
 ) -> None:
     principal = principal_for(enrolled.user)
     with pytest.raises(InvalidInput) as caught:
-        elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+        step_up.step_up(ctx, principal, ORIGIN, password=PASSWORD)
     assert caught.value.field == "code"
     with pytest.raises(ElevationRequired):
         sessions.require_elevated(sessions.resolve(ctx, principal.session.id), ctx.clock.now())
@@ -262,7 +262,7 @@ def test_a_step_up_names_its_method_in_the_session(
     principal = principal_for(enrolled.user)  # signed in with the password alone
     assert principal.session.amr == ("pwd",) and principal.session.second_factor_at is None
     clock.advance(60)
-    granted = elevation.elevate(ctx, principal, ORIGIN, code=code_at(enrolled.secret, clock))
+    granted = step_up.step_up(ctx, principal, ORIGIN, code=code_at(enrolled.secret, clock))
     assert granted.session.amr == ("pwd", "otp")
     assert granted.session.second_factor_at == clock.now()
     assert sessions.resolve(ctx, principal.session.id).session == granted.session
@@ -277,7 +277,7 @@ def test_a_password_step_up_proves_no_second_factor(
     """A password step-up elevates an account without a device; ``amr`` stays ``pwd``."""
     principal = principal_for(make_user())
     clock.advance(60)
-    granted = elevation.elevate_with_password(ctx, principal, PASSWORD, ORIGIN)
+    granted = step_up.step_up(ctx, principal, ORIGIN, password=PASSWORD)
     assert granted.session.is_elevated(clock.now())
     assert granted.session.amr == ("pwd",)
     assert granted.session.second_factor_at is None

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from twostep.errors import InvalidCode, TwostepError
+from twostep.errors import ResetLinkInvalid, TwostepError
 from twostep.services import reset
-from twostep.services.identity import account_key
+from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import PagesDep
@@ -25,7 +25,6 @@ from twostep.web.pages.routing import PageRoute
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 TextField = Annotated[str, Form()]
-DEAD_LINK = "This reset link is invalid, has already been used, or has expired."
 
 
 @router.get("/forgot-password")
@@ -46,8 +45,7 @@ def forgot_submit(
     """Mail a link if the account exists; always the same page."""
     values = {"email": email.strip()[:254]}
     try:
-        state.limits.hit("forgot", ip=origin.ip or "", account=account_key(email))
-        reset.request_reset(state.ctx, email, origin)
+        flows.forgot_password(state, origin, email)
     except TwostepError as exc:
         return form_error(pages, request, "forgot.html", values, exc)
     minutes = state.ctx.settings.reset_token_minutes
@@ -55,7 +53,11 @@ def forgot_submit(
 
 
 def _dead_link(pages: Pages, request: Request) -> Response:
-    values = {"title": "This link can't be used", "error": DEAD_LINK, "forgot_link": True}
+    values = {
+        "title": "This link can't be used",
+        "error": ResetLinkInvalid.default_message,
+        "forgot_link": True,
+    }
     return pages.render(request, "message.html", values, status=400)
 
 
@@ -77,7 +79,7 @@ def reset_page(
     token = token.strip()[:512]
     try:
         info = reset.reset_status(state.ctx, token)
-    except InvalidCode:
+    except ResetLinkInvalid:
         return _dead_link(pages, request)
     return pages.render(request, "reset.html", _reset_values(info, token, method))
 
@@ -97,35 +99,21 @@ def reset_submit(
 ) -> Response:
     """Set the new password; every session ends. With a code, the user is signed in here."""
     token = token.strip()[:512]
+    totp_code, backup = factor_values(method, code, backup_code)
     try:
-        info = reset.reset_status(state.ctx, token)
-    except InvalidCode:
-        return _dead_link(pages, request)
-    values = _reset_values(info, token, method)
-    totp_code, backup = factor_values(str(values["method"]), code, backup_code)
-    if not info.requires_code:
-        totp_code = backup = None
-    try:
-        state.limits.hit("reset", ip=origin.ip or "", account=token[:64])
         check_code_length(totp_code, state.ctx.provider.params.digits)
-        with state.count("reset"):
-            issued = reset.complete_reset(
-                state.ctx, token, password, origin, code=totp_code, backup_code=backup
-            )
-    except InvalidCode as exc:
-        if not _still_valid(state, token):
-            return _dead_link(pages, request)
-        return form_error(pages, request, "reset.html", values, exc)
+        issued = flows.reset_password(
+            state, origin, token, password, code=totp_code, backup_code=backup
+        )
+    except ResetLinkInvalid:
+        return _dead_link(pages, request)
     except TwostepError as exc:
+        try:  # the form again, as the link asks for it now
+            info = reset.reset_status(state.ctx, token)
+        except ResetLinkInvalid:
+            return _dead_link(pages, request)
+        values = _reset_values(info, token, method)
         return form_error(pages, request, "reset.html", values, exc)
     if issued is not None:  # link + code: signed in, and elevated like any 2FA sign-in
         return start_session(pages, state, issued, "/account?notice=password-reset-in")
     return pages.redirect("/login?notice=password-reset")
-
-
-def _still_valid(state: State, token: str) -> bool:
-    try:
-        reset.reset_status(state.ctx, token)
-    except InvalidCode:
-        return False
-    return True

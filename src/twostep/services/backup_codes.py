@@ -1,7 +1,7 @@
 """Backup codes as the owner sees them: how many are left, and a fresh batch on demand.
 
 Invariants: a new batch replaces the old one in one transaction, so no moment exists where
-both work or neither does (:func:`twostep.services.backup.issue_batch`); the new codes are
+both work or neither does (:func:`issue_batch`); the new codes are
 returned once and stored only as keyed hashes (DESIGN §4.2); regenerating needs an elevated
 session (§4.7) and an active device, since backup codes stand in for a device and are
 deleted with the last one.
@@ -14,12 +14,15 @@ Example::
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from twostep.errors import EnrollmentRequired, NotFound
 from twostep.mail import EventContext
-from twostep.services import audit, backup, sessions
+from twostep.otp.backup_codes import generate_backup_codes, normalize_backup_code
+from twostep.services import audit, sessions
 from twostep.services.context import Context, Origin
-from twostep.services.devices import lock_user
-from twostep.store import backup_codes, devices
+from twostep.services.factors import backup_code_hash
+from twostep.store import Tx, backup_codes, devices, users
 
 BackupStatus = backup_codes.BackupCodeStatus
 """``remaining``, ``total`` and ``created_at`` (``None`` when the user has no codes)."""
@@ -38,12 +41,12 @@ def regenerate(ctx: Context, principal: sessions.Principal, origin: Origin) -> l
     sessions.require_elevated(principal, at)
     user_id = principal.user.id
     with ctx.db.transaction() as tx:
-        user = lock_user(tx, user_id)
+        user = users.get(tx, user_id, for_update=True)
         if user is None:
             raise NotFound("No such account.")
         if devices.count_active(tx, user_id) == 0:
             raise EnrollmentRequired("Set up an authenticator app before making backup codes.")
-        codes = backup.issue_batch(tx, ctx, user_id, at)
+        codes = issue_batch(tx, ctx, user_id, at)
         audit.record(
             tx, "backup_codes.regenerated", "success", at=at, origin=origin, user_id=user_id,
             details={"count": len(codes)},
@@ -51,3 +54,18 @@ def regenerate(ctx: Context, principal: sessions.Principal, origin: Origin) -> l
     event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
     ctx.send(ctx.messages.backup_codes_regenerated(user.email, event=event))
     return codes
+
+
+def issue_batch(tx: Tx, ctx: Context, user_id: str, at: datetime) -> list[str]:
+    """Replace the user's codes with a new batch inside ``tx``; the codes, to show once."""
+    codes = generate_backup_codes()
+    hashes = [backup_code_hash(ctx, _normalized(code)) for code in codes]
+    backup_codes.replace_batch(tx, user_id, hashes, at)
+    return codes
+
+
+def _normalized(code: str) -> str:
+    normalized = normalize_backup_code(code)
+    if normalized is None:  # generate_backup_codes only makes codes that normalise
+        raise AssertionError("generated an unreadable backup code")
+    return normalized

@@ -1,0 +1,61 @@
+"""Who is behind a request: the live session, its user and whether 2FA is on, in one read.
+
+Every authenticated request reads this (DESIGN §4.12: a revoked session is refused on the very
+next request, so nothing here is cached). One indexed statement joins the session to its user
+and asks whether the user has an active device; it is built once, at import, and only its
+parameters change per call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, exists, select
+
+from twostep.store.db import Tx
+from twostep.store.sessions import UserSession, session_of
+from twostep.store.tables import sessions, totp_devices, users
+from twostep.store.users import User
+
+__all__ = ["Principal", "get_live"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A live session, its user, and ``two_factor``: the user had an active device when read."""
+
+    user: User
+    session: UserSession
+    two_factor: bool
+
+    def is_elevated(self, at: datetime) -> bool:
+        """The session holds a fresh factor at ``at`` (DESIGN §4.7)."""
+        return self.session.is_elevated(at)
+
+
+_TWO_FACTOR = (
+    exists()
+    .where(totp_devices.c.user_id == users.c.id, totp_devices.c.status == "active")
+    .label("two_factor")
+)
+_LIVE = (
+    select(sessions, *(c.label(f"u__{c.name}") for c in users.c), _TWO_FACTOR)
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(
+        sessions.c.id == bindparam("session_id"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > bindparam("at", type_=sessions.c.expires_at.type),
+    )
+)
+
+
+def get_live(tx: Tx, session_id: str, at: datetime) -> Principal | None:
+    """The session if neither revoked nor expired at ``at``, with its user; else ``None``."""
+    row = tx.execute(_LIVE, {"session_id": session_id, "at": at}).first()
+    if row is None:
+        return None
+    values = row._mapping
+    user = User(**{c.name: values[f"u__{c.name}"] for c in users.c})
+    session = session_of({c.name: values[c.name] for c in sessions.c})
+    return Principal(user, session, bool(values["two_factor"]))

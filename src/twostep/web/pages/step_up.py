@@ -1,0 +1,88 @@
+"""The step-up page: a fresh factor elevates the browser's session (DESIGN §4.7).
+
+Every sensitive change's page sends an unelevated session to ``/step-up?next=<that page>``;
+after the factor the user lands back where they were. The service decides which factor the
+account owes (a code or backup code with 2FA on, the password without); the page only reads
+which one was typed. ``next`` only ever holds a path of this site
+(:func:`~twostep.web.pages.routing.safe_next`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import Response
+
+from twostep.errors import InvalidInput, TwostepError
+from twostep.services import backup_codes, refresh, sessions
+from twostep.web import flows
+from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages.csrf import CsrfChecked
+from twostep.web.pages.deps import FullUser, PagesDep, session_token
+from twostep.web.pages.flow import factor_values, form_error, start_session
+from twostep.web.pages.routing import PageRoute, safe_next
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+TextField = Annotated[str, Form()]
+
+
+def _step_up_values(
+    state: State, principal: sessions.Principal, next_url: str, method: str
+) -> dict[str, object]:
+    backup = backup_codes.backup_status(state.ctx, principal) if principal.two_factor else None
+    backup_allowed = backup is not None and backup.remaining > 0
+    return {
+        "next": safe_next(next_url),
+        "has_device": principal.two_factor,
+        "backup_allowed": backup_allowed,
+        "method": "backup" if method == "backup" and backup_allowed else "totp",
+        "minutes": state.ctx.settings.elevation_minutes,
+        "digits": state.ctx.provider.params.digits,
+    }
+
+
+@router.get("/step-up")
+def step_up_page(
+    request: Request,
+    pages: PagesDep,
+    state: State,
+    principal: FullUser,
+    next_url: Annotated[str, Query(alias="next")] = "",
+    method: str = "totp",
+) -> Response:
+    """Ask for a code (or, without 2FA, the password) before a sensitive change."""
+    values = _step_up_values(state, principal, next_url, method)
+    return pages.render(request, "step_up.html", values, principal=principal)
+
+
+@router.post("/step-up")
+def step_up_submit(
+    request: Request,
+    _: CsrfChecked,
+    pages: PagesDep,
+    state: State,
+    origin: RequestOrigin,
+    principal: FullUser,
+    code: TextField = "",
+    backup_code: TextField = "",
+    password: TextField = "",
+    method: TextField = "totp",
+    next_url: Annotated[str, Form(alias="next")] = "",
+) -> Response:
+    """Elevate the session with the factor typed; then ``next``."""
+    values = _step_up_values(state, principal, next_url, method)
+    totp_code, backup = factor_values(str(values["method"]), code, backup_code)
+    try:
+        if principal.two_factor:
+            if totp_code is None and backup is None:
+                raise InvalidInput("code", "Enter the code from your authenticator app.")
+            flows.step_up_session(state, origin, principal, code=totp_code, backup_code=backup)
+        else:
+            flows.step_up_session(state, origin, principal, password=password[:1024])
+        # The elevated session gets a new cookie: a copy of the old one elevates nothing.
+        renewed = refresh.rotate(state.ctx, session_token(request, pages) or "", origin)
+    except TwostepError as exc:
+        return form_error(pages, request, "step_up.html", values, exc, principal=principal)
+    return start_session(pages, state, renewed, safe_next(next_url))
