@@ -65,11 +65,11 @@ def step_up(
         raise InvalidInput("code", "Send one of a code, a backup code or your password.")
     if password is not None:
         return _with_password(ctx, principal, password, origin)
+    if not principal.two_factor:
+        raise EnrollmentRequired("Set up an authenticator app before confirming with a code.")
     at = ctx.clock.now()
     user = principal.user
-    with ctx.db.transaction() as tx:
-        if devices.count_active(tx, user.id) == 0:
-            raise EnrollmentRequired("Set up an authenticator app before confirming with a code.")
+    with ctx.db.transaction() as tx:  # a device removed since the principal was read: no match
         proof = factors.check(
             tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
             purpose="elevate",
@@ -89,7 +89,7 @@ def _with_password(
     user = principal.user
     key = lockout.password_key(email_hash(ctx.keyring.pepper, user.email))
     at = ctx.clock.now()
-    with ctx.db.transaction() as tx:
+    with ctx.db.transaction() as tx:  # read now: a device confirmed meanwhile counts
         if devices.count_active(tx, user.id) > 0:
             raise InvalidInput("code", "Confirm with a code from your authenticator app.")
         attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_password(ctx.settings))

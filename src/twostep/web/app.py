@@ -130,11 +130,10 @@ def create_app(
     api.include_router(wellknown.router)
     app.include_router(api)
     app.include_router(wellknown.router, include_in_schema=False)
+    install_health(app, ctx, settings)  # probes match before the pages' routes are tried
     install_docs(app)
     install_pages(app, state)
     install_admin_pages(app)
-
-    install_health(app, ctx, settings)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def prometheus(request: Request) -> Response:

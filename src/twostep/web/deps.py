@@ -3,6 +3,10 @@
 The service's own endpoints trust an access token only as far as its session: the token
 names a session (``sid``), and that session must be live in the database on every request.
 Logout, a password reset or an admin action therefore ends a token at once.
+
+Dependencies that only compute (the state, the origin, the token's signature) are ``async``:
+they run on the event loop, so a request pays no thread hand-off for them. Only the read of
+the session, which touches the database, runs in the thread pool.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from twostep.errors import (
     TwostepError,
     Unauthenticated,
 )
+from twostep.security.tokens import AccessClaims
 from twostep.services import sessions
 from twostep.services.context import Channel, Context, Origin
 from twostep.web.client_ip import Network, client_ip
@@ -54,7 +59,7 @@ class WebState:
         self.metrics.verifications.labels(flow, "success").inc()
 
 
-def get_state(request: Request) -> WebState:
+async def get_state(request: Request) -> WebState:
     state: WebState = request.app.state.twostep
     return state
 
@@ -62,14 +67,14 @@ def get_state(request: Request) -> WebState:
 State = Annotated[WebState, Depends(get_state)]
 
 
-def get_context(state: State) -> Context:
+async def get_context(state: State) -> Context:
     return state.ctx
 
 
 Ctx = Annotated[Context, Depends(get_context)]
 
 
-def get_origin(request: Request, state: State) -> Origin:
+async def get_origin(request: Request, state: State) -> Origin:
     """The client address (trusted proxies only), user agent, and channel of a request.
 
     The JSON API under ``/api/`` is the ``api`` channel; everything else is a page.
@@ -86,14 +91,20 @@ RequestOrigin = Annotated[Origin, Depends(get_origin)]
 bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login.")
 
 
-def get_principal(
+async def get_claims(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> sessions.Principal:
-    """The caller behind a valid access token whose session is still live."""
+) -> AccessClaims:
+    """The verified claims of the bearer access token (signature, expiry, audience)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    claims = state.tokens.verify(credentials.credentials)
+    return state.tokens.verify(credentials.credentials)
+
+
+def get_principal(
+    state: State, claims: Annotated[AccessClaims, Depends(get_claims)]
+) -> sessions.Principal:
+    """The caller behind a valid access token whose session is still live."""
     principal = sessions.resolve(state.ctx, claims.sid)
     if principal.user.id != claims.sub:
         raise InvalidToken()
@@ -109,13 +120,18 @@ def get_optional_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> sessions.Principal | None:
     """The caller when a bearer token is sent (and must then be valid); ``None`` without one."""
-    return None if credentials is None else get_principal(state, credentials)
+    if credentials is None:
+        return None
+    if credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    claims = state.tokens.verify(credentials.credentials)
+    return get_principal(state, claims)
 
 
 OptionalPrincipal = Annotated[sessions.Principal | None, Depends(get_optional_principal)]
 
 
-def get_full_principal(principal: AnyPrincipal) -> sessions.Principal:
+async def get_full_principal(principal: AnyPrincipal) -> sessions.Principal:
     sessions.require_full(principal)
     return principal
 
@@ -124,7 +140,7 @@ CurrentPrincipal = Annotated[sessions.Principal, Depends(get_full_principal)]
 """A live, full session (2FA completed where the account has it)."""
 
 
-def get_admin(principal: CurrentPrincipal) -> sessions.Principal:
+async def get_admin(principal: CurrentPrincipal) -> sessions.Principal:
     """An administrator whose session proved a second factor (403 ``MISSING_CLAIM`` if not)."""
     sessions.require_admin(principal)
     return principal

@@ -1,6 +1,8 @@
 """Request rate limits per client address and per account, with the ``limits`` library.
 
 In memory by default (per process); shared through Redis when ``TWOSTEP_REDIS_URL`` is set.
+A sliding-window *counter* (two fixed-window counts, weighted) costs O(1) per hit in either
+store; a moving window would keep and scan a timestamp per request.
 These limits blunt floods; the real brute-force bound is the per-account lockout counted in
 the database (DESIGN §4.3), which holds across processes whatever this layer does.
 """
@@ -12,7 +14,7 @@ import time
 
 from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from twostep.config import Settings
 from twostep.errors import TooManyAttempts
@@ -23,7 +25,7 @@ class RateLimits:
 
     def __init__(self, settings: Settings) -> None:
         self._storage = storage_from_string(settings.redis_url or "memory://")
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
         self._per_ip = RateLimitItemPerMinute(settings.login_rate_per_minute)
         self._per_account = RateLimitItemPerMinute(settings.account_rate_per_minute)
 
