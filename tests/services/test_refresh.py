@@ -73,8 +73,8 @@ def test_rotation_issues_a_new_token_for_the_same_session(
     assert session.refresh_hash == sessions.refresh_hash(ctx, issued.refresh_token)
     assert current(ctx, session.id) == session
     with ctx.db.transaction(readonly=True) as tx:
-        (retired,) = refresh_tokens.list_for_session(tx, session.id)
-    assert retired.token_hash == sessions.refresh_hash(ctx, first.refresh_token)
+        retired = refresh_tokens.get(tx, sessions.refresh_hash(ctx, first.refresh_token))
+    assert retired is not None and retired.session_id == session.id
     (row,) = events(ctx, "session.refreshed")
     assert row.outcome == "success" and row.user_id == user.id
     assert row.details == {"session_id": session.id, "family_id": session.family_id}

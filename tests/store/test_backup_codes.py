@@ -9,8 +9,8 @@ from twostep.store import Database, backup_codes
 def test_a_code_is_consumed_once_and_only_by_its_owner(db: Database, user_id: str) -> None:
     with db.transaction() as tx:
         other = add_user(tx, "mallory@example.com").id
-        backup_codes.insert_batch(tx, user_id, ["h1", "h2", "h3"], T0)
-        backup_codes.insert_batch(tx, other, ["h1"], T0)
+        backup_codes.replace_batch(tx, user_id, ["h1", "h2", "h3"], T0)
+        backup_codes.replace_batch(tx, other, ["h1"], T0)
         assert backup_codes.consume(tx, user_id, "h2", later(1))
         assert not backup_codes.consume(tx, user_id, "h2", later(2))
         assert not backup_codes.consume(tx, user_id, "nope", later(2))
@@ -23,7 +23,7 @@ def test_a_code_is_consumed_once_and_only_by_its_owner(db: Database, user_id: st
 
 def test_replacing_the_batch_kills_the_old_codes(db: Database, user_id: str) -> None:
     with db.transaction() as tx:
-        first = backup_codes.insert_batch(tx, user_id, ["old1", "old2"], T0)
+        first = backup_codes.replace_batch(tx, user_id, ["old1", "old2"], T0)
         second = backup_codes.replace_batch(tx, user_id, ["new1", "new2", "new3"], later(60))
         assert first != second
         assert not backup_codes.consume(tx, user_id, "old1", later(61))
@@ -36,7 +36,10 @@ def test_status_without_codes_and_delete_all(db: Database, user_id: str) -> None
     with db.transaction() as tx:
         empty = backup_codes.status(tx, user_id)
         assert (empty.remaining, empty.total, empty.created_at) == (0, 0, None)
-        backup_codes.insert_batch(tx, user_id, ["a", "b"], T0, batch_id="batch-1")
-        backup_codes.insert_batch(tx, user_id, [], T0)
+        batch = backup_codes.replace_batch(tx, user_id, ["a", "b"], T0, batch_id="batch-1")
+        assert batch == "batch-1"
         assert backup_codes.delete_all(tx, user_id) == 2
+        assert backup_codes.status(tx, user_id).total == 0
+        backup_codes.replace_batch(tx, user_id, ["c"], T0)
+        backup_codes.replace_batch(tx, user_id, [], later(1))  # only the old batch goes
         assert backup_codes.status(tx, user_id).total == 0

@@ -22,7 +22,7 @@ THREADS = 20
 def _targets(db: Database, user_id: str) -> dict[str, str]:
     with db.transaction() as tx:
         device_id = add_device(tx, user_id)  # confirmed at step 100
-        backup_codes.insert_batch(tx, user_id, ["the-code", "other"], T0)
+        backup_codes.replace_batch(tx, user_id, ["the-code", "other"], T0)
     return {"advance_step": device_id, "consume": user_id, "register_failure": "otp:user:x"}
 
 

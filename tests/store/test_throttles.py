@@ -126,27 +126,3 @@ def test_a_window_forgets_an_old_streak(db: Database) -> None:
 def test_bad_policy_is_refused(db: Database) -> None:
     with db.transaction() as tx, pytest.raises(ValueError):
         throttles.register_failure(tx, KEY, later(0), 0, 60)
-
-
-def test_list_locked(db: Database) -> None:
-    with db.transaction() as tx:
-        throttles.register_failure(tx, "otp:user:a", later(0), 1, 60)
-        throttles.register_failure(tx, "otp:user:b", later(0), 1, 30)
-        throttles.register_failure(tx, "login:email:c", later(0), 1, 90)
-        throttles.register_failure(tx, "otp:user:d", later(0), 5, 60)
-        throttles.register_failure(tx, "otp_user_e", later(0), 1, 60)
-        assert [s.key for s in throttles.list_locked(tx, later(1))] == [
-            "otp:user:b",
-            "otp:user:a",
-            "otp_user_e",
-            "login:email:c",
-        ]
-        assert [s.key for s in throttles.list_locked(tx, later(1), prefix="otp:")] == [
-            "otp:user:b",
-            "otp:user:a",
-        ]
-        assert [s.key for s in throttles.list_locked(tx, later(45))] == [
-            "otp:user:a",
-            "otp_user_e",
-            "login:email:c",
-        ]

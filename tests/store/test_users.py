@@ -1,11 +1,11 @@
-"""User repository: uniqueness, look-ups, changes and the admin listing."""
+"""User repository: uniqueness, look-ups, changes, the active administrators, labels."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from tests.store.conftest import T0, add_device, add_user, later
+from tests.store.conftest import T0, add_user, later
 from twostep.store import Database, users
 
 
@@ -29,7 +29,8 @@ def test_a_taken_email_gives_none_and_leaves_the_transaction_usable(db: Database
         assert again is None
         assert add_user(tx, "carol@example.com").email == "carol@example.com"
     with db.transaction() as tx:
-        assert users.count_users(tx) == 2
+        assert users.get_by_email(tx, "bob@example.com") is not None
+        assert users.get_by_email(tx, "carol@example.com") is not None
 
 
 def test_setters(db: Database, user_id: str) -> None:
@@ -64,39 +65,54 @@ def test_set_email_refuses_a_taken_address_without_breaking_the_transaction(
     assert user.email == "fresh@example.com" and user.email_verified_at == later(1)
 
 
-def test_list_users_with_2fa_status_filters_and_pages(db: Database) -> None:
+def test_active_admin_ids_in_id_order(db: Database) -> None:
+    with db.transaction() as tx:
+        first = add_user(tx, "root@example.com", role="admin", user_id="b-admin")
+        second = add_user(tx, "ops@example.com", role="admin", user_id="a-admin")
+        add_user(tx, "gone@example.com", role="admin", is_active=False)
+        add_user(tx, "alice@example.com")
+    with db.transaction(readonly=True) as tx:
+        assert users.active_admin_ids(tx) == [second.id, first.id]
+    with db.transaction() as tx:
+        assert users.active_admin_ids(tx, for_update=True) == [second.id, first.id]
+        users.set_role(tx, second.id, "user")
+        assert users.active_admin_ids(tx, for_update=True) == [first.id]
+
+
+def test_locking_the_admins_serialises_two_demotions(db: Database) -> None:
+    """A second locker of the admin rows waits for the first to commit, then sees its change
+    (row locks on PostgreSQL, the write lock on SQLite)."""
+    with db.transaction() as tx:
+        root = add_user(tx, "root@example.com", role="admin")
+        ops = add_user(tx, "ops@example.com", role="admin")
+    seen: list[list[str]] = []
+
+    def second() -> None:
+        with db.transaction() as tx:
+            seen.append(users.active_admin_ids(tx, for_update=True))
+
+    with db.transaction() as tx:
+        assert len(users.active_admin_ids(tx, for_update=True)) == 2
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert seen == []  # still waiting on the lock
+        users.set_role(tx, ops.id, "user")
+    waiter.join(timeout=10)
+    assert seen == [[root.id]]
+
+
+def test_emails_by_id(db: Database) -> None:
     with db.transaction() as tx:
         alice = add_user(tx, "alice@example.com")
-        bob = users.create(tx, email="bob_x@corp.test", password_hash="h", at=later(1))
-        carol = users.create(
-            tx, email="carol@example.com", password_hash="h", at=later(2), role="admin"
-        )
-        assert bob is not None and carol is not None
-        add_device(tx, alice.id)
-        add_device(tx, alice.id, name="tablet")
-        add_device(tx, bob.id, active=False)
-        users.set_active(tx, carol.id, False)
-        users.set_email_verified(tx, bob.id, T0)
+        bob = add_user(tx, "bob@example.com")
     with db.transaction(readonly=True) as tx:
-        listed = users.list_users(tx)
-        assert [u.email for u in listed] == [
-            "alice@example.com",
-            "bob_x@corp.test",
-            "carol@example.com",
-        ]
-        assert [u.active_devices for u in listed] == [2, 0, 0]
-        assert [u.has_2fa for u in listed] == [True, False, False]
-        assert [u.id for u in users.list_users(tx, has_2fa=True)] == [alice.id]
-        assert [u.id for u in users.list_users(tx, has_2fa=False)] == [bob.id, carol.id]
-        assert [u.id for u in users.list_users(tx, role="admin")] == [carol.id]
-        assert [u.id for u in users.list_users(tx, is_active=False)] == [carol.id]
-        assert [u.id for u in users.list_users(tx, verified=True)] == [bob.id]
-        assert [u.id for u in users.list_users(tx, query="EXAMPLE")] == [alice.id, carol.id]
-        assert [u.id for u in users.list_users(tx, query="_")] == [bob.id]  # literal
-        assert [u.id for u in users.list_users(tx, query="%")] == []
-        assert [u.id for u in users.list_users(tx, limit=1, offset=1)] == [bob.id]
-        assert users.count_users(tx) == 3
-        assert users.count_users(tx, has_2fa=False, is_active=True) == 1
+        assert users.emails_by_id(tx, {alice.id, bob.id, "gone"}) == {
+            alice.id: "alice@example.com",
+            bob.id: "bob@example.com",
+        }
+        assert users.emails_by_id(tx, ["gone"]) == {}
+        assert users.emails_by_id(tx, []) == {}
 
 
 def test_delete(db: Database, user_id: str) -> None:

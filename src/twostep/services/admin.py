@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
-
-from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal, select
+from typing import Generic, TypeVar
 
 from twostep.errors import Forbidden, InvalidInput, NotFound
 from twostep.mail import EventContext
@@ -33,17 +31,15 @@ from twostep.services.backup_codes import BackupStatus
 from twostep.services.context import Context, Origin
 from twostep.services.devices import DeviceInfo, lock_user
 from twostep.services.identity import email_hash
-from twostep.store import Tx, backup_codes, devices, throttles, users
+from twostep.store import Tx, backup_codes, devices, throttles, user_listing, users
 from twostep.store import audit as audit_store
 from twostep.store import sessions as session_store
-from twostep.store.tables import throttles as throttles_table
-from twostep.store.tables import totp_devices
-from twostep.store.tables import users as users_table
 
 T = TypeVar("T")
-TwoFactorFilter = Literal["enabled", "disabled", "locked"]
-UserSort = Literal["created", "newest", "email", "last_sign_in", "idle"]
-USER_SORTS: tuple[UserSort, ...] = ("created", "newest", "email", "last_sign_in", "idle")
+TwoFactorFilter = user_listing.TwoFactorFilter
+UserSort = user_listing.UserSort
+USER_SORTS = user_listing.USER_SORTS
+UserSummary = user_listing.UserSummary
 AuditEvent = audit_store.AuditEvent
 Role = users.Role
 MAX_PER_PAGE = 200
@@ -74,30 +70,6 @@ class Page(Generic[T]):
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-@dataclass(frozen=True, slots=True)
-class UserSummary:
-    """An account as an operator sees it: no password hash; 2FA and lock state."""
-
-    id: str
-    email: str
-    email_verified_at: datetime | None
-    role: users.Role
-    is_active: bool
-    created_at: datetime
-    active_devices: int
-    locked_until: datetime | None
-    last_sign_in: datetime | None = None
-
-    @property
-    def two_factor_enabled(self) -> bool:
-        return self.active_devices > 0
-
-    @property
-    def locked(self) -> bool:
-        """Locked out of second-factor checks when the summary was read."""
-        return self.locked_until is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,66 +151,22 @@ def list_users(
     """
     at = ctx.clock.now()
     _authorize(ctx, admin, at)
-    if two_factor not in (None, "enabled", "disabled", "locked"):
+    if two_factor is not None and two_factor not in user_listing.TWO_FACTOR_FILTERS:
         raise InvalidInput("two_factor", "Filter on enabled, disabled or locked.")
     if sort not in USER_SORTS:
         raise InvalidInput("sort", "Sort by created, newest, email, last_sign_in or idle.")
     limit, offset = _paging(page, per_page)
-    u, t, d = users_table.c, throttles_table.c, totp_devices.c
-    joined = users_table.outerjoin(
-        throttles_table,
-        and_(t.key == literal(lockout.otp_key(""), String()).concat(u.id), t.locked_until > at),
-    )
-    where: list[ColumnElement[bool]] = []
-    if query and query.strip():
-        where.append(u.email.contains(query.strip().lower(), autoescape=True))
-    enrolled = exists().where(d.user_id == u.id, d.status == "active")
-    if two_factor == "enabled":
-        where.append(enrolled)
-    elif two_factor == "disabled":
-        where.append(~enrolled)
-    elif two_factor == "locked":
-        where.append(t.key.is_not(None))
-    active = select(func.count()).where(d.user_id == u.id, d.status == "active")
-    last_sign_in = audit_store.last_at(u.id)
-    rows = (
-        select(
-            u.id,
-            u.email,
-            u.email_verified_at,
-            u.role,
-            u.is_active,
-            u.created_at,
-            active.scalar_subquery().label("active_devices"),
-            t.locked_until,
-            last_sign_in.label("last_sign_in"),
-        )  # fmt: skip
-        .select_from(joined)
-        .where(*where)
-        .order_by(*_user_order(sort, last_sign_in))
-        .limit(limit)
-        .offset(offset)
-    )
-    total = select(func.count()).select_from(joined).where(*where)
+    text = (query or "").strip() or None
+    prefix = lockout.otp_key("")  # followed by a user id, the key of their OTP lock
     with ctx.db.transaction(readonly=True) as tx:
-        items = [UserSummary(**row._mapping) for row in tx.execute(rows)]
-        count = int(tx.execute(total).scalar_one())
+        items = user_listing.list_users(
+            tx, at=at, lock_key_prefix=prefix, query=text, two_factor=two_factor, sort=sort,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+        count = user_listing.count_users(
+            tx, at=at, lock_key_prefix=prefix, query=text, two_factor=two_factor
+        )
     return Page(items, count, page, per_page)
-
-
-def _user_order(sort: UserSort, last_sign_in: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-    """ORDER BY for ``sort``; the id last, so pages never overlap. NULLs sort the same on
-    SQLite and PostgreSQL (never signed in: last for recent, first for idle)."""
-    u = users_table.c
-    never = case((last_sign_in.is_(None), 1), else_=0)
-    orders: dict[UserSort, list[ColumnElement[Any]]] = {
-        "created": [u.created_at, u.id],
-        "newest": [u.created_at.desc(), u.id.desc()],
-        "email": [u.email, u.id],
-        "last_sign_in": [never, last_sign_in.desc(), u.id],
-        "idle": [never.desc(), last_sign_in, u.id],
-    }
-    return orders[sort]
 
 
 def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDetail:
@@ -276,11 +204,9 @@ def _target(tx: Tx, user_id: str, *, keep_admin: str | None = None) -> users.Use
     Every active admin row is locked first, in id order, so concurrent demotions serialise
     instead of each seeing another admin left.
     """
-    u = users_table.c
     admins: list[str] = []
     if keep_admin is not None:
-        stmt = select(u.id).where(u.role == "admin", u.is_active.is_(True)).order_by(u.id)
-        admins = list(tx.execute(stmt.with_for_update()).scalars())
+        admins = users.active_admin_ids(tx, for_update=True)
     user = lock_user(tx, user_id)
     if user is None:
         raise NotFound("No such account.")

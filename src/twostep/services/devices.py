@@ -20,14 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from twostep.errors import Forbidden, InvalidInput, NotFound
 from twostep.mail import EventContext
 from twostep.services import audit, enrollment, sessions
 from twostep.services.context import Context, Origin
 from twostep.store import Tx, backup_codes, devices, users
-from twostep.store.tables import users as users_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +59,12 @@ class Removal:
 
 
 def lock_user(tx: Tx, user_id: str) -> users.User | None:
-    """Read the user's row and lock it until ``tx`` ends (``SELECT … FOR UPDATE``).
+    """Read the user's row and lock it until ``tx`` ends (``users.get(for_update=True)``).
 
     On PostgreSQL this serialises concurrent changes to one user's factors; on SQLite every
     write transaction already holds the database write lock (``BEGIN IMMEDIATE``).
     """
-    stmt = select(users_table).where(users_table.c.id == user_id).with_for_update()
-    row = tx.execute(stmt).first()
-    return None if row is None else users.User(**row._mapping)
+    return users.get(tx, user_id, for_update=True)
 
 
 def list_devices(ctx: Context, principal: sessions.Principal) -> list[DeviceInfo]:

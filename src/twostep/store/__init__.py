@@ -11,9 +11,11 @@ Services open a transaction and hand its connection to the repository modules::
 
 Repositories never commit: the ``with`` block is the unit of work. One repository module per
 table (``users``, ``devices``, ``backup_codes``, ``challenges``, ``email_codes``,
-``reset_tokens``, ``sessions``, ``throttles``, ``audit``); each returns small frozen
-dataclasses, never ORM objects. :mod:`twostep.store.migrate` creates and upgrades the schema.
-Importing this package builds nothing: no engine exists until :func:`make_engine` is called.
+``reset_tokens``, ``sessions``, ``throttles``, ``audit``), plus the operators' reads across
+tables (``user_listing``, ``stats``); each returns small frozen dataclasses, never ORM
+objects. Only this package speaks SQL: services call these functions.
+:mod:`twostep.store.migrate` creates and upgrades the schema. Importing this package builds
+nothing: no engine exists until :func:`make_engine` is called.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from twostep.store import (
     refresh_tokens,
     reset_tokens,
     sessions,
+    stats,
     throttles,
+    user_listing,
     users,
 )
 from twostep.store._sql import new_id
@@ -50,6 +54,8 @@ __all__ = [
     "refresh_tokens",
     "reset_tokens",
     "sessions",
+    "stats",
     "throttles",
+    "user_listing",
     "users",
 ]

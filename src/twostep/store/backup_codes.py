@@ -17,7 +17,7 @@ from twostep.store._sql import new_id
 from twostep.store.db import Tx
 from twostep.store.tables import backup_codes
 
-__all__ = ["BackupCodeStatus", "consume", "delete_all", "insert_batch", "replace_batch", "status"]
+__all__ = ["BackupCodeStatus", "consume", "delete_all", "replace_batch", "status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,20 @@ class BackupCodeStatus:
     created_at: datetime | None
 
 
-def insert_batch(
+def delete_all(tx: Tx, user_id: str) -> int:
+    """Delete every code of the user (2FA off, admin reset); how many went."""
+    return tx.execute(backup_codes.delete().where(backup_codes.c.user_id == user_id)).rowcount
+
+
+def replace_batch(
     tx: Tx, user_id: str, code_hashes: Sequence[str], at: datetime, *, batch_id: str | None = None
 ) -> str:
-    """Add a batch of hashed codes for the user; returns the batch id."""
+    """Regenerate: the old batch dies and the new one is stored, in the caller's transaction.
+
+    Returns the new batch id (``batch_id`` or a fresh one); with no hashes, only the old
+    batch goes.
+    """
+    delete_all(tx, user_id)
     batch = batch_id or new_id()
     if code_hashes:
         tx.execute(
@@ -50,19 +60,6 @@ def insert_batch(
             ],
         )
     return batch
-
-
-def delete_all(tx: Tx, user_id: str) -> int:
-    """Delete every code of the user (2FA off, admin reset); how many went."""
-    return tx.execute(backup_codes.delete().where(backup_codes.c.user_id == user_id)).rowcount
-
-
-def replace_batch(
-    tx: Tx, user_id: str, code_hashes: Sequence[str], at: datetime, *, batch_id: str | None = None
-) -> str:
-    """Regenerate: the old batch dies and the new one is stored, in the caller's transaction."""
-    delete_all(tx, user_id)
-    return insert_batch(tx, user_id, code_hashes, at, batch_id=batch_id)
 
 
 def consume(tx: Tx, user_id: str, code_hash: str, at: datetime) -> bool:

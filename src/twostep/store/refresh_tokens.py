@@ -22,7 +22,7 @@ from sqlalchemy import select
 from twostep.store.db import Tx
 from twostep.store.tables import refresh_tokens_retired as retired
 
-__all__ = ["RetiredRefreshToken", "get", "list_for_session", "retire"]
+__all__ = ["RetiredRefreshToken", "get", "retire"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,3 @@ def get(tx: Tx, token_hash: str) -> RetiredRefreshToken | None:
     """The retired entry for this hash, or ``None`` if it was never rotated away."""
     row = tx.execute(select(retired).where(retired.c.token_hash == token_hash)).first()
     return None if row is None else RetiredRefreshToken(**row._mapping)
-
-
-def list_for_session(tx: Tx, session_id: str) -> list[RetiredRefreshToken]:
-    """Every hash the session has rotated away, oldest first."""
-    stmt = (
-        select(retired)
-        .where(retired.c.session_id == session_id)
-        .order_by(retired.c.retired_at, retired.c.token_hash)
-    )
-    return [RetiredRefreshToken(**row._mapping) for row in tx.execute(stmt)]

@@ -45,7 +45,6 @@ __all__ = [
     "ThrottleState",
     "delete_stale",
     "get",
-    "list_locked",
     "lock_seconds",
     "register_failure",
     "reset",
@@ -183,17 +182,6 @@ def unlock(tx: Tx, key: str, at: datetime) -> bool:
         .values(failures=0, locked_until=None, window_started_at=at, updated_at=at)
     )
     return tx.execute(stmt).rowcount == 1
-
-
-def list_locked(
-    tx: Tx, at: datetime, *, prefix: str | None = None, limit: int = 100
-) -> list[ThrottleState]:
-    """Keys locked at ``at`` (optionally starting with ``prefix``), soonest to lapse first."""
-    stmt = select(throttles).where(throttles.c.locked_until > at)
-    if prefix:
-        stmt = stmt.where(throttles.c.key.startswith(prefix, autoescape=True))
-    stmt = stmt.order_by(throttles.c.locked_until, throttles.c.key).limit(limit)
-    return [ThrottleState(**row._mapping) for row in tx.execute(stmt)]
 
 
 def delete_stale(tx: Tx, before: datetime, *, limit: int | None = None) -> int:

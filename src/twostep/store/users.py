@@ -1,4 +1,4 @@
-"""User accounts: create, look up, change, and list with their 2FA status.
+"""User accounts: create, look up, change; the active administrators; emails for ids.
 
 Emails are stored exactly as given; the caller (the accounts service) normalises them first,
 and the unique constraint on ``users.email`` then makes "one account per address" hold even
@@ -7,28 +7,28 @@ under concurrent registrations: :func:`create` returns ``None`` instead of raisi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, exists, func, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from twostep.store._sql import insert_for, new_id
 from twostep.store.db import Tx
-from twostep.store.tables import totp_devices, users
+from twostep.store.tables import users
 
 __all__ = [
     "Role",
     "User",
-    "UserSummary",
+    "active_admin_ids",
     "bump_token_version",
-    "count_users",
     "create",
     "delete",
+    "emails_by_id",
     "get",
     "get_by_email",
-    "list_users",
     "set_active",
     "set_email",
     "set_email_verified",
@@ -58,24 +58,6 @@ class User:
     def must_enroll(self) -> bool:
         """The next sign-in may only enrol a factor (an administrator reset 2FA)."""
         return self.two_factor_reset_at is not None
-
-
-@dataclass(frozen=True, slots=True)
-class UserSummary:
-    """A row of the admin user list: the account without its hash, plus its 2FA status."""
-
-    id: str
-    email: str
-    email_verified_at: datetime | None
-    role: Role
-    is_active: bool
-    created_at: datetime
-    active_devices: int
-
-    @property
-    def has_2fa(self) -> bool:
-        """2FA is on when at least one device has been confirmed."""
-        return self.active_devices > 0
 
 
 def _user(row: Row[Any]) -> User:
@@ -194,88 +176,26 @@ def delete(tx: Tx, user_id: str) -> bool:
     return tx.execute(users.delete().where(users.c.id == user_id)).rowcount == 1
 
 
-def _active_devices() -> ColumnElement[int]:
-    return (
-        select(func.count())
-        .where(totp_devices.c.user_id == users.c.id, totp_devices.c.status == "active")
-        .scalar_subquery()
-    )
+def active_admin_ids(tx: Tx, *, for_update: bool = False) -> list[str]:
+    """The ids of the active administrators, in id order; ``for_update`` locks those rows.
 
-
-def _filters(
-    query: str | None,
-    role: Role | None,
-    is_active: bool | None,
-    verified: bool | None,
-    has_2fa: bool | None,
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if query:
-        where.append(users.c.email.contains(query.lower(), autoescape=True))
-    if role is not None:
-        where.append(users.c.role == role)
-    if is_active is not None:
-        where.append(users.c.is_active.is_(is_active))
-    if verified is not None:
-        where.append(
-            users.c.email_verified_at.is_not(None)
-            if verified
-            else users.c.email_verified_at.is_(None)
-        )
-    if has_2fa is not None:
-        enrolled = exists().where(
-            totp_devices.c.user_id == users.c.id, totp_devices.c.status == "active"
-        )
-        where.append(enrolled if has_2fa else ~enrolled)
-    return where
-
-
-def list_users(
-    tx: Tx,
-    *,
-    query: str | None = None,
-    role: Role | None = None,
-    is_active: bool | None = None,
-    verified: bool | None = None,
-    has_2fa: bool | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[UserSummary]:
-    """A page of accounts, oldest first, with their active device count, in one statement.
-
-    ``query`` matches a substring of the email (``%`` and ``_`` are literal).
+    The rows are locked in id order, so two transactions that each demote or deactivate an
+    administrator queue behind one another (without deadlock) and the second sees the
+    first's change: the last active administrator cannot be removed by a race.
     """
     stmt = (
-        select(
-            users.c.id,
-            users.c.email,
-            users.c.email_verified_at,
-            users.c.role,
-            users.c.is_active,
-            users.c.created_at,
-            _active_devices().label("active_devices"),
-        )
-        .where(*_filters(query, role, is_active, verified, has_2fa))
-        .order_by(users.c.created_at, users.c.id)
-        .limit(limit)
-        .offset(offset)
+        select(users.c.id)
+        .where(users.c.role == "admin", users.c.is_active.is_(True))
+        .order_by(users.c.id)
     )
-    return [UserSummary(**row._mapping) for row in tx.execute(stmt)]
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list(tx.execute(stmt).scalars())
 
 
-def count_users(
-    tx: Tx,
-    *,
-    query: str | None = None,
-    role: Role | None = None,
-    is_active: bool | None = None,
-    verified: bool | None = None,
-    has_2fa: bool | None = None,
-) -> int:
-    """How many accounts match the same filters as :func:`list_users`."""
-    stmt = (
-        select(func.count())
-        .select_from(users)
-        .where(*_filters(query, role, is_active, verified, has_2fa))
-    )
-    return int(tx.execute(stmt).scalar_one())
+def emails_by_id(tx: Tx, user_ids: Collection[str]) -> dict[str, str]:
+    """``{id: email}`` for the accounts among ``user_ids`` that exist, in one statement."""
+    if not user_ids:
+        return {}
+    stmt = select(users.c.id, users.c.email).where(users.c.id.in_(sorted(user_ids)))
+    return {row.id: row.email for row in tx.execute(stmt)}
