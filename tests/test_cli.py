@@ -23,6 +23,7 @@ from tests.support.tools import need_binary
 from twostep.cli import app as cli_app
 from twostep.cli import server_options
 from twostep.clock import SystemClock
+from twostep.config import load_settings
 from twostep.mail.outbox import Outbox
 from twostep.otp.uri import parse_uri
 from twostep.security import Keyring
@@ -247,7 +248,7 @@ def uvicorn_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[s
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda **options: calls.append(options))
     monkeypatch.setenv("TWOSTEP_DATA_DIR", str(tmp_path / "data"))
-    for name in ("TWOSTEP_HOST", "TWOSTEP_PORT", "TWOSTEP_PUBLIC_URL"):
+    for name in ("TWOSTEP_HOST", "TWOSTEP_PORT", "TWOSTEP_PUBLIC_URL", "TWOSTEP_ALLOW_REMOTE_DEV"):
         monkeypatch.setenv(name, "")  # recorded, so what serve sets for its workers is undone
         monkeypatch.delenv(name)
     return calls
@@ -275,6 +276,17 @@ def test_development_serves_beyond_loopback_only_when_forced(
     assert forced.exit_code == 0, forced.output
     assert "warning" in forced.stderr
     assert [call["host"] for call in uvicorn_runs] == ["0.0.0.0"]  # noqa: S104
+    assert load_settings().allow_remote_dev  # what the workers read from the environment
+
+
+def test_the_host_option_overrides_the_environment(
+    uvicorn_runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWOSTEP_ENV", "development")
+    monkeypatch.setenv("TWOSTEP_HOST", "0.0.0.0")  # noqa: S104
+    result = CliRunner().invoke(cli_app, ["serve", "--host", "127.0.0.1"])
+    assert result.exit_code == 0, result.output
+    assert [call["host"] for call in uvicorn_runs] == ["127.0.0.1"]
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])

@@ -1,4 +1,8 @@
-"""Settings: production refuses development-only conveniences (DESIGN §4.14)."""
+"""Settings: every rule about what a configuration may be, checked as it is built.
+
+Production refuses development-only conveniences (DESIGN §4.14); each refusal names the
+variable to change. The rules themselves live in ``twostep.settings_rules``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from scripts.settings_table import README, render
 
 from twostep.config import Settings, env_name, load_settings
 from twostep.errors import ConfigurationError
@@ -54,6 +57,9 @@ BAD_VALUES: dict[str, str] = {
     "mfa": "always",
     "enroll_at_registration": "perhaps",
     "otp_provider": "email",
+    "host": "0.0.0.0",  # noqa: S104 - refused in development
+    "allow_remote_dev": "perhaps",
+    "smtp_url": "http://u:topsecret@mail.example.test",
     "totp_window": "-1",
     "lockout_threshold": "1000",
     "lockout_minutes": "0",
@@ -74,10 +80,10 @@ BAD_VALUES: dict[str, str] = {
     "audit_days": "0",
 }
 ANY_TEXT = {
-    "data_dir", "host", "smtp_url", "keyring", "token_audience", "introspection_client_id",
+    "data_dir", "keyring", "token_audience", "introspection_client_id",
     "introspection_client_secret",
 }  # fmt: skip
-SECRETS = {"token_secret", "metrics_token"}
+SECRETS = {"token_secret": "short", "metrics_token": "short", "smtp_url": "topsecret"}
 
 
 def test_every_setting_has_a_bad_value_or_takes_any_text() -> None:
@@ -108,7 +114,7 @@ def test_a_bad_setting_is_one_line_naming_it_with_an_example(
     assert lines[0].startswith(f"{variable}: ")
     assert f"(e.g. {variable}=" in lines[0]
     if field in SECRETS:
-        assert BAD_VALUES[field] not in lines[0].split("(e.g.")[0]
+        assert SECRETS[field] not in lines[0].split("(e.g.")[0]
 
 
 def test_two_bad_settings_are_two_lines(clean_env: pytest.MonkeyPatch) -> None:
@@ -163,9 +169,118 @@ def test_production_requires_a_public_url(tmp_path: Path) -> None:
         production(tmp_path, public_url="")
 
 
-def test_the_readme_configuration_table_is_the_settings() -> None:
-    """Fails when a setting is added, removed or re-described without ``make readme``."""
-    readme = README.read_text(encoding="utf-8")
-    assert render(readme) == readme, "run 'make readme' to regenerate the table"
-    for name in Settings.model_fields:
-        assert f"| `{env_name(name)}` |" in readme
+def test_production_requires_a_keyring(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        production(tmp_path, keyring=None)
+    assert raised.value.message.startswith("TWOSTEP_KEYRING: is required in production")
+    assert "twostep keys generate" in raised.value.message
+    assert production(tmp_path, keyring='{"inline": "json"}').keyring  # read when built on
+    assert Settings(data_dir=tmp_path).keyring is None  # development generates one
+
+
+def test_production_requires_an_smtp_server(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        production(tmp_path, smtp_url=None)
+    assert raised.value.message.startswith("TWOSTEP_SMTP_URL: is required in production")
+    assert Settings(data_dir=tmp_path).smtp_url is None  # development writes to the outbox
+
+
+def test_every_production_problem_is_a_line_of_its_own(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings(env="production", data_dir=tmp_path, otp_provider="dev")
+    named = [line.split(":")[0] for line in raised.value.message.splitlines()]
+    assert named == [
+        "TWOSTEP_OTP_PROVIDER",
+        "TWOSTEP_PUBLIC_URL",
+        "TWOSTEP_KEYRING",
+        "TWOSTEP_SMTP_URL",
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://127.0.0.1:2525",
+        "smtp://u:p@localhost:1025",
+        "smtp+starttls://no-reply%40example.com:pw@mail.example.test:587",
+        "smtps://mail.example.test?cafile=/etc/ssl/private-ca.pem",  # loaded when built on
+    ],
+)
+def test_a_usable_smtp_url_passes(tmp_path: Path, url: str) -> None:
+    assert production(tmp_path, smtp_url=SecretStr(url)).smtp_url is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://u:topsecret@mail.example.test", "unsupported SMTP URL scheme"),
+        ("smtp://u:topsecret@mail.example.test", "in the clear"),
+        ("smtp+starttls://u:topsecret@mail.example.test:99999", "malformed"),
+        ("smtp+starttls://u:topsecret@mail.example.test?pool=3", "unknown SMTP URL parameter"),
+        ("smtp+starttls://u@mail.example.test", "both a user name and a password"),
+        ("smtps://u:p%C3%A9topsecret@mail.example.test", "ASCII"),
+    ],
+)
+def test_a_bad_smtp_url_names_the_variable_never_the_password(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings(data_dir=tmp_path, smtp_url=SecretStr(url))
+    message = raised.value.message
+    assert message.startswith("TWOSTEP_SMTP_URL: ") and problem in message
+    assert "topsecret" not in message
+
+
+@pytest.mark.parametrize(
+    "spec", ["totp", " totp ", "dev", "mybank.otp:BankTOTP", "mybank.otp.BankTOTP", "a.b:C.d"]
+)
+def test_an_otp_provider_is_builtin_or_a_dotted_path(tmp_path: Path, spec: str) -> None:
+    assert Settings(data_dir=tmp_path, otp_provider=spec).otp_provider == spec
+
+
+@pytest.mark.parametrize("spec", ["email", "TOTP", "nope", "mybank.otp:", ":Factory", "a b:c"])
+def test_an_unknown_otp_provider_is_refused_by_name(
+    clean_env: pytest.MonkeyPatch, spec: str
+) -> None:
+    clean_env.setenv("TWOSTEP_OTP_PROVIDER", spec)
+    with pytest.raises(ConfigurationError, match=r"^TWOSTEP_OTP_PROVIDER: "):
+        load_settings()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "auth.example.test"])  # noqa: S104
+def test_development_binds_loopback_unless_allowed_beyond(tmp_path: Path, host: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings(data_dir=tmp_path, host=host)
+    message = raised.value.message
+    assert message.startswith("TWOSTEP_HOST: development serves its mailbox")
+    assert "TWOSTEP_ALLOW_REMOTE_DEV=true" in message and "--allow-remote-dev" in message
+    assert Settings(data_dir=tmp_path, host=host, allow_remote_dev=True).host == host
+    assert production(tmp_path, host=host).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_development_binds_any_loopback_address(tmp_path: Path, host: str) -> None:
+    assert Settings(data_dir=tmp_path, host=host).host == host
+
+
+def test_remote_development_is_allowed_from_the_environment(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("TWOSTEP_HOST", "0.0.0.0")  # noqa: S104
+    clean_env.setenv("TWOSTEP_ALLOW_REMOTE_DEV", "true")
+    settings = load_settings()
+    assert settings.allow_remote_dev and settings.public_url == "http://127.0.0.1:8000"
+
+
+def test_hs256_needs_a_long_shared_secret(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="^TWOSTEP_TOKEN_SECRET: HS256"):
+        Settings(data_dir=tmp_path, token_algorithm="HS256")
+    secret = SecretStr("s" * 32)
+    assert Settings(data_dir=tmp_path, token_algorithm="HS256", token_secret=secret).token_secret
+
+
+def test_a_metrics_token_is_long_or_unset(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="^TWOSTEP_METRICS_TOKEN: must be 16"):
+        Settings(data_dir=tmp_path, metrics_token=SecretStr("s" * 15))
+    assert Settings(data_dir=tmp_path, metrics_token=SecretStr("s" * 16)).metrics_token
+    assert Settings(data_dir=tmp_path).metrics_token is None

@@ -3,7 +3,8 @@
 ``otp`` → ``security`` → ``store`` → ``services`` → ``web`` / ``integrations`` / ``cli``:
 a module may import its own layer and the layers below, never one above. The web layer
 reaches data only through services, so it may not import ``twostep.store`` either. Only the
-store speaks SQL: no service imports ``sqlalchemy`` or ``twostep.store.tables``.
+store speaks SQL: no service imports ``sqlalchemy`` or ``twostep.store.tables``. The
+settings and their rules (``config``, ``settings_rules``, ``smtp_url``) sit below them all.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def _imports(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names: list[str] = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        if isinstance(node, ast.ImportFrom) and node.module == "twostep" and node.level == 0:
+            names = [f"twostep.{alias.name}" for alias in node.names]  # from twostep import x
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -50,10 +53,21 @@ def test_imports_go_downward_only(layer: str) -> None:
     assert not wrong, sorted(wrong)
 
 
+# Settings and their rules sit below every layer: each layer reads them, they read none.
+BOTTOM = {"errors", "clock", "config", "settings_rules", "smtp_url"}
+
+
+@pytest.mark.parametrize("module", sorted(BOTTOM))
+def test_settings_and_their_rules_import_no_layer(module: str) -> None:
+    assert _imports(SRC / f"{module}.py") <= BOTTOM
+
+
 def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("from twostep.store import users\nimport twostep.services.login\n")
-    assert _imports(module) == {"store", "services"}
+    module.write_text(
+        "from twostep.store import users\nimport twostep.services.login\nfrom twostep import web\n"
+    )
+    assert _imports(module) == {"store", "services", "web"}
 
 
 SQL_MODULES = ("sqlalchemy", "twostep.store.tables")

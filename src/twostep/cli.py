@@ -6,7 +6,6 @@ traceback.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ import typer
 
 from twostep.config import Settings, load_settings
 from twostep.errors import ConfigurationError, TwostepError
+from twostep.settings_rules import is_loopback
 
 app = typer.Typer(
     name="twostep",
@@ -54,16 +54,6 @@ def settings(**values: Any) -> Settings:
     except ConfigurationError as exc:
         fail(exc.message)
         raise  # unreachable: fail() exits
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses; any other name or address is remote."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def server_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
@@ -107,22 +97,23 @@ def serve(
 
     from twostep.services.context import build_context
 
-    configured = settings()
-    bind_host = host or configured.host
-    bind_port = port or configured.port
-    if configured.is_development and not is_loopback(bind_host) and not allow_remote_dev:
-        fail(
-            f"development mode serves its mailbox (every code and link) to anyone who reaches "
-            f"{bind_host}; bind a loopback address, set TWOSTEP_ENV=production, "
-            "or pass --allow-remote-dev"
-        )
-    # The workers read their settings from the environment: hand them the address actually
-    # served, so development links (built from host and port) point at this server.
+    chosen: dict[str, Any] = {}  # the options override the environment
+    if host:
+        chosen["host"] = host
+    if port:
+        chosen["port"] = port
+    if allow_remote_dev:
+        chosen["allow_remote_dev"] = True
+    served = settings(**chosen)  # refuses development beyond loopback unless allowed
+    bind_host, bind_port = served.host, served.port
+    # The workers read their settings from the environment: hand them what was chosen here,
+    # so development links (built from host and port) point at this server.
     os.environ["TWOSTEP_HOST"] = bind_host
     os.environ["TWOSTEP_PORT"] = str(bind_port)
-    served = settings()
+    if allow_remote_dev:
+        os.environ["TWOSTEP_ALLOW_REMOTE_DEV"] = "true"
     served.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:  # keyring, mail and OTP provider: a mistake is one line now, not a worker traceback
+    try:  # keyring file, CA file, OTP provider: a mistake is one line now, not a traceback
         build_context(served).db.dispose()
     except ConfigurationError as exc:
         fail(exc.message)

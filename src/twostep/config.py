@@ -1,7 +1,9 @@
 """Settings, read from ``TWOSTEP_*`` environment variables.
 
 Nothing is read at import time: build a :class:`Settings` where it is needed, so tests can
-hold many side by side. Production settings refuse development-only conveniences.
+hold many side by side. Every rule about what a configuration may be (production refuses
+development-only conveniences, and more) lives in :mod:`twostep.settings_rules` and runs
+while a :class:`Settings` is built, so whatever is built from one trusts it.
 
 An empty variable counts as unset. A bad value is reported by :func:`load_settings` as one
 line per variable, naming it, the problem and an example, never echoing a secret. Every
@@ -10,16 +12,21 @@ field's ``description`` is also the README's configuration table (:func:`setting
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from twostep import settings_rules as rules
 from twostep.errors import ConfigurationError
 
 Environment = Literal["development", "production"]
@@ -64,11 +71,18 @@ class Settings(BaseSettings):
     )
     host: str = Field(
         default="127.0.0.1",
-        description="Address `twostep serve` binds (development: loopback only).",
+        description="Address `twostep serve` binds (development: loopback only, unless "
+        "`ALLOW_REMOTE_DEV`).",
         examples=["127.0.0.1"],
     )
     port: int = Field(
         default=8000, ge=1, le=65535, description="Port `twostep serve` binds.", examples=[8000]
+    )
+    allow_remote_dev: bool = Field(
+        default=False,
+        description="Let development bind beyond loopback (`twostep serve --allow-remote-dev` "
+        "sets it): its mailbox shows every code and link to whoever reaches it.",
+        examples=[True],
     )
 
     # --- mail -----------------------------------------------------------------------------
@@ -227,74 +241,21 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator(*rules.VALUE_RULES)
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"{entry[:40]!r} is not an IP address or network") from None
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
-            raise ValueError("must be a sqlite:// or postgresql:// URL")
-        return value
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
-        return value
-
-    @field_validator("public_url")
-    @classmethod
-    def _origin(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
-            raise ValueError("must be an absolute http(s) URL")
-        return value
-
-    @field_validator("mail_from")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        if "@" not in parseaddr(value)[1]:
-            raise ValueError("must contain an email address")
-        return value
-
-    @field_validator("issuer")
-    @classmethod
-    def _issuer(cls, value: str) -> str:
-        if not value.strip() or any(ch in value for ch in "\r\n"):
-            raise ValueError("must be a non-empty single line")
+    def _value_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        """One variable alone: the rule of :data:`twostep.settings_rules.VALUE_RULES`."""
+        rules.VALUE_RULES[str(info.field_name)](value)
         return value
 
     @model_validator(mode="after")
-    def _production_is_strict(self) -> Settings:
-        problems: list[tuple[str, str]] = []
-        if self.otp_provider == "email":
-            problems.append(("otp_provider", "email codes are never a second factor"))
-        if self.env == "production":
-            if self.otp_provider == "dev":
-                problems.append(("otp_provider", "the dev OTP provider cannot run in production"))
-            if not self.public_url:
-                problems.append(("public_url", "is required in production"))
-            elif not self.public_url.startswith("https://"):
-                problems.append(("public_url", "must be https:// in production"))
-        elif not self.public_url:
-            self.public_url = development_url(self.host, self.port)
-        if self.token_algorithm == "HS256" and (
-            self.token_secret is None or len(self.token_secret.get_secret_value()) < 32
-        ):
-            problems.append(("token_secret", "HS256 tokens need 32+ characters"))
-        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
-            problems.append(("metrics_token", "must be 16+ characters"))
+    def _rules(self) -> Settings:
+        """Variables together (:func:`twostep.settings_rules.problems`), one line each."""
+        problems = rules.problems(self)
         if problems:
             raise ConfigurationError("\n".join(problem_line(f, text) for f, text in problems))
+        if not self.public_url:  # development: links follow the host and port served
+            self.public_url = development_url(self.host, self.port)
         return self
 
     @property
@@ -368,6 +329,8 @@ def settings_table() -> str:
         default: object = info.get_default(call_default_factory=True)
         if isinstance(default, Path):
             default = str(default)
+        elif isinstance(default, bool):  # as the variable is written
+            default = str(default).lower()
         shown = "" if default in (None, "", []) else f"`{default}`"
         rows.append(f"| `{env_name(name)}` | {shown} | {info.description} |")
     return "\n".join(rows) + "\n"

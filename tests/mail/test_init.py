@@ -1,4 +1,8 @@
-"""build_mailer: the mailer a deployment gets from its settings."""
+"""build_mailer: the mailer a deployment gets from its settings.
+
+Settings already refused a malformed SMTP URL and production without one
+(``tests/test_config.py``); what is left to fail here needs the file system.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ def test_smtp_url_wins_in_any_environment(tmp_path: Path, env: str) -> None:
         tmp_path,
         env=env,
         public_url="https://auth.example.com",
+        keyring=str(tmp_path / "keyring.json"),
         smtp_url=SecretStr("smtps://u:pw@mail.example.com"),
         mail_from="Acme <no-reply@example.com>",
     )
@@ -51,15 +56,11 @@ def test_smtp_url_wins_in_any_environment(tmp_path: Path, env: str) -> None:
     assert mailer.from_address == "Acme <no-reply@example.com>"
 
 
-def test_production_without_smtp_refuses_to_start(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, env="production", public_url="https://auth.example.com")
-    with pytest.raises(ConfigurationError, match="TWOSTEP_SMTP_URL"):
-        build_mailer(settings.model_copy(update={"smtp_url": None}), ManualClock())
-
-
-def test_a_bad_smtp_url_is_a_configuration_error(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, smtp_url=SecretStr("smtp://u:topsecret@mail.example.com"))
-    with pytest.raises(InvalidMailURL) as caught:
+def test_a_cafile_that_cannot_be_loaded_is_a_configuration_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-ca.pem"
+    url = f"smtps://u:topsecret@mail.example.com?cafile={missing}"
+    settings = _settings(tmp_path, smtp_url=SecretStr(url))  # the URL itself is fine
+    with pytest.raises(InvalidMailURL, match="cafile") as caught:
         build_mailer(settings, ManualClock())
     assert isinstance(caught.value, ConfigurationError)
     assert "topsecret" not in str(caught.value)

@@ -4,6 +4,9 @@ Nothing here measures time. The property behind equal timing is structural: a fo
 or email-code request hands exactly one item to the mail queue whatever the address, and
 returns while the mailer is still blocked. Delivery happens afterwards, over real SMTP, and a
 failing server neither undoes the change nor reaches the request.
+
+Building a context trusts its Settings; only the keyring file is checked here, since only
+reading it can tell whether it is there.
 """
 
 from __future__ import annotations
@@ -11,17 +14,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Literal
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from tests.mail.conftest import Server, ServerFactory, free_port, smtp_server  # noqa: F401
 from tests.services.conftest import ORIGIN
-from twostep.errors import MailError
+from twostep.config import Settings
+from twostep.errors import KeyringError, MailError
 from twostep.mail import Message, SMTPMailer
+from twostep.security import Keyring
 from twostep.services import email_codes, reset
-from twostep.services.context import Context, MailQueue
+from twostep.services.context import Context, MailQueue, build_context
 from twostep.store import tables, users
 
 KNOWN = "alice@example.com"
@@ -195,3 +202,33 @@ def test_a_closed_queue_starts_again_when_used() -> None:
     mail_queue.put(message)
     mail_queue.close()
     assert delivered == [message, message]
+
+
+# --- building a context trusts Settings; only what needs the file system is checked here ---
+
+
+def test_a_keyring_that_cannot_be_read_fails_when_the_context_is_built(tmp_path: Path) -> None:
+    missing = tmp_path / "keyring.json"
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        public_url="https://auth.example.test",
+        keyring=str(missing),
+        smtp_url=SecretStr("smtp+starttls://mail.example.test"),
+    )  # Settings cannot know the file is missing
+    with pytest.raises(KeyringError, match="does not exist"):
+        build_context(settings)
+
+
+def test_production_builds_from_its_settings_alone(tmp_path: Path) -> None:
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        public_url="https://auth.example.test",
+        keyring=Keyring.generate(signing=True).to_json(),
+        smtp_url=SecretStr("smtp+starttls://mail.example.test"),
+    )
+    built = build_context(settings)
+    assert isinstance(built.mailer, SMTPMailer)
+    assert not (tmp_path / "keyring.json").exists()  # no development keyring appears
+    built.db.dispose()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from twostep.clock import Clock
 from twostep.config import Settings
-from twostep.errors import ConfigurationError
 from twostep.mail.base import Mailer, Message, TransientMailError
 from twostep.mail.messages import EventContext, MessageFactory
 from twostep.mail.outbox import MemoryMailer, Outbox, StoredMessage
@@ -32,18 +31,18 @@ __all__ = [
 
 
 def build_mailer(settings: Settings, clock: Clock) -> Mailer:
-    """SMTP when ``smtp_url`` is set, else the outbox in development; production needs SMTP.
+    """SMTP when ``smtp_url`` is set, else the outbox (development only).
 
-    Raises :class:`~twostep.errors.ConfigurationError` (``InvalidMailURL`` for a bad URL)
-    rather than letting a deployment start that would drop its mail.
+    Settings already refused a malformed SMTP URL, and production without one. What is left
+    needs the file system: a ``?cafile`` that cannot be loaded raises
+    :class:`InvalidMailURL` (a :class:`~twostep.errors.ConfigurationError`) here.
     """
     if settings.smtp_url is not None:
         return SMTPMailer.from_url(
             settings.smtp_url.get_secret_value(), from_address=settings.mail_from, clock=clock
         )
-    if settings.is_development:
-        return Outbox(settings.data_dir / "outbox", clock)
-    raise ConfigurationError("TWOSTEP_SMTP_URL must be set in production")
+    assert settings.is_development  # noqa: S101 - Settings requires TWOSTEP_SMTP_URL in production
+    return Outbox(settings.data_dir / "outbox", clock)
 
 
 def message_factory(settings: Settings) -> MessageFactory:

@@ -9,55 +9,21 @@ never the user name or password; bodies are never logged.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from twostep.clock import Clock, SystemClock
-from twostep.errors import ConfigurationError, MailError
+from twostep.errors import MailError
 from twostep.mail.base import Message, TransientMailError
+from twostep.smtp_url import InvalidMailURL, Security, check_credentials, parse_smtp_url
+
+__all__ = ["InvalidMailURL", "SMTPMailer", "Security"]  # the URL's grammar is in smtp_url
 
 logger = logging.getLogger(__name__)
-
-Security = Literal["none", "starttls", "tls"]
-
-_SCHEMES: dict[str, tuple[Security, int]] = {
-    "smtp": ("none", 25),
-    "smtp+starttls": ("starttls", 587),
-    "smtps": ("tls", 465),
-}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class InvalidMailURL(ConfigurationError, ValueError):
-    """An SMTP URL cannot be used; the message never repeats the URL (it holds a password)."""
-
-    code = "INVALID_MAIL_URL"
-    default_message = "The SMTP URL is malformed."
-
-
-def _flag(name: str, value: str) -> bool:
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise InvalidMailURL(f"SMTP URL parameter {name!r} must be true or false")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class SMTPMailer:
@@ -87,15 +53,7 @@ class SMTPMailer:
             raise ValueError("SMTP port must be between 1 and 65535")
         if timeout <= 0:
             raise ValueError("SMTP timeout must be positive")
-        if (username is None) != (password is None):
-            raise ValueError("SMTP user name and password go together")
-        if not (username or "").isascii() or not (password or "").isascii():
-            raise ValueError("SMTP user name and password must be ASCII (smtplib sends them so)")
-        if username is not None and security == "none" and not _is_loopback(host):
-            raise ValueError(
-                "refusing to send SMTP credentials in the clear to a remote host: "
-                "use smtp+starttls:// or smtps://"
-            )
+        check_credentials(host, security, username, password)
         _, sender = parseaddr(from_address)
         if "@" not in sender:
             raise ValueError("the from address must contain an email address")
@@ -121,70 +79,29 @@ class SMTPMailer:
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
     ) -> SMTPMailer:
-        """Build a mailer from ``smtp://``, ``smtp+starttls://`` or ``smtps://`` URLs.
+        """Build a mailer from an SMTP URL (:func:`twostep.smtp_url.parse_smtp_url`).
 
-        ``smtp://user:pass@host:port?starttls=true`` is the same as ``smtp+starttls://``.
-        ``?verify=false`` turns off certificate checks, for self-signed development servers
-        only; ``?cafile=/path/ca.pem`` trusts a private CA instead. User name and password
-        are percent-decoded. Raises :class:`InvalidMailURL` (a ``ValueError``) otherwise.
+        Raises :class:`InvalidMailURL` (a ``ValueError``) for a URL that grammar refuses, and
+        for a ``?cafile`` that cannot be loaded: only this step reads the file.
         """
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise InvalidMailURL("the SMTP URL is malformed (check the host and port)") from None
-        scheme = parts.scheme.lower()
-        if scheme not in _SCHEMES:
-            raise InvalidMailURL(
-                f"unsupported SMTP URL scheme {scheme!r}: use smtp, smtp+starttls or smtps"
-            )
-        security, default_port = _SCHEMES[scheme]
-        host = parts.hostname
-        if not host:
-            raise InvalidMailURL("the SMTP URL has no host")
-        if parts.path not in ("", "/") or parts.fragment:
-            raise InvalidMailURL("the SMTP URL must not have a path or fragment")
-        verify = True
-        cafile: str | None = None
-        for key, value in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
-            if key == "starttls":
-                if _flag(key, value):
-                    if security == "tls":
-                        raise InvalidMailURL("smtps:// already uses TLS; drop ?starttls")
-                    security = "starttls"
-                elif security == "starttls":
-                    raise InvalidMailURL("smtp+starttls:// cannot turn STARTTLS off")
-            elif key == "verify":
-                verify = _flag(key, value)
-            elif key == "cafile" and value:
-                cafile = value
-            else:
-                raise InvalidMailURL(f"unknown SMTP URL parameter {key!r}")
-        if security == "none" and (not verify or cafile):
-            raise InvalidMailURL("verify and cafile only apply to STARTTLS or smtps://")
-        if ssl_context is None and security != "none":
+        target = parse_smtp_url(url)
+        if ssl_context is None and target.security != "none":
             try:
-                ssl_context = _tls_context(verify=verify, cafile=cafile)
+                ssl_context = _tls_context(verify=target.verify, cafile=target.cafile)
             except (OSError, ssl.SSLError):
                 raise InvalidMailURL("the CA file named by ?cafile cannot be loaded") from None
-        username = unquote(parts.username or "") or None
-        password = unquote(parts.password) if parts.password is not None else None
-        if (username is None) != (password is None):
-            raise InvalidMailURL("the SMTP URL needs both a user name and a password, or neither")
         try:
             return cls(
-                host,
-                port or default_port,
+                target.host,
+                target.port,
                 from_address=from_address,
-                security=security,
-                username=username,
-                password=password,
+                security=target.security,
+                username=target.username,
+                password=target.password,
                 timeout=timeout,
                 ssl_context=ssl_context,
                 clock=clock,
             )
-        except InvalidMailURL:
-            raise
         except ValueError as exc:
             raise InvalidMailURL(str(exc)) from None
 

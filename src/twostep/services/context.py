@@ -19,7 +19,7 @@ from typing import Literal
 
 from twostep.clock import Clock, SystemClock
 from twostep.config import Settings
-from twostep.errors import ConfigurationError, MailError
+from twostep.errors import MailError
 from twostep.mail import (
     Mailer,
     Message,
@@ -268,13 +268,15 @@ class Context:
 
 
 def load_keyring(settings: Settings) -> Keyring:
-    """The configured keyring; in development, one generated on first start in the data dir."""
+    """The configured keyring; in development, one generated on first start in the data dir.
+
+    Settings already refused production without ``TWOSTEP_KEYRING``. What is checked here
+    needs the file system, so it can only happen now: the keyring must be readable and whole
+    (:meth:`Keyring.load` raises otherwise).
+    """
     if settings.keyring:
         return Keyring.load(settings.keyring)
-    if not settings.is_development:
-        raise ConfigurationError(
-            "TWOSTEP_KEYRING is required in production: run 'twostep keys generate FILE'"
-        )
+    assert settings.is_development  # noqa: S101 - Settings requires TWOSTEP_KEYRING in production
     path = Path(settings.data_dir) / "keyring.json"
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

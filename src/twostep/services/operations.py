@@ -22,7 +22,11 @@ CLI_ORIGIN = Origin(ip=None, user_agent="twostep-cli")
 
 
 def prepare_database(settings: Settings, db: Database) -> None:
-    """Migrate in development; in production refuse a schema that is not current."""
+    """Migrate in development; in production refuse a schema that is not current.
+
+    Not a rule of :class:`Settings`: whether the schema is current can only be asked of the
+    database, once it is reachable.
+    """
     if settings.is_development:
         migrate.upgrade(db)
         return

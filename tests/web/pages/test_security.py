@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import SecretStr
 
 from tests.web.pages.conftest import CSRF, EMAIL, PASSWORD, Site, SiteFactory
 from twostep.clock import SystemClock
@@ -153,7 +154,11 @@ def test_signed_in_pages_render_without_inline_code(site: Site) -> None:
 
 
 def test_production_has_no_mailbox_and_no_banner(make_site: SiteFactory) -> None:
-    site = make_site(env="production")
+    site = make_site(  # the site's keyring and mailer are injected; Settings still ask
+        env="production",
+        keyring="/etc/twostep/keyring.json",
+        smtp_url=SecretStr("smtp+starttls://mail.example.test"),
+    )
     assert site.get("/dev/mailbox").status_code == 404
     assert site.get("/dev/mailbox/00000000000000000000-00000000-000000000000").status_code == 404
     page = site.get("/login")
