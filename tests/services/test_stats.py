@@ -70,6 +70,7 @@ def test_adoption_per_day_counts_accounts_and_their_first_confirmed_device(
     clock.set(datetime(2026, 2, 27, 23, 59, 59, tzinfo=UTC))  # the last second of a day
     secret = enroll(ctx, clock, late)
     clock.advance(30)
+    late = sessions.resolve(ctx, late.session.id)  # as the next request reads it: 2FA on
     step_up.step_up(ctx, late, ORIGIN, code=code_at(secret, clock))
     enroll(ctx, clock, sessions.resolve(ctx, late.session.id))  # still one account with 2FA
     enrollment.begin(ctx, pending, "Never confirmed", ORIGIN)

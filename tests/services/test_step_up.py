@@ -30,8 +30,13 @@ from twostep.store import sessions as session_store
 def elevate_now(
     ctx: Context, principal: sessions.Principal, secret: str, clock: ManualClock
 ) -> sessions.Principal:
-    """Elevate ``principal`` with the current code and return it re-read (elevated)."""
-    step_up.step_up(ctx, principal, ORIGIN, code=code_at(secret, clock))
+    """Elevate ``principal`` with the current code and return it re-read (elevated).
+
+    The principal is read again first, as each request reads it: it knows of devices added
+    since it was read.
+    """
+    fresh = sessions.resolve(ctx, principal.session.id)
+    step_up.step_up(ctx, fresh, ORIGIN, code=code_at(secret, clock))
     return sessions.resolve(ctx, principal.session.id)
 
 
