@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import ORIGIN, PASSWORD, T0, Enrolled
-from tests.services.test_elevation import elevate_now
+from tests.services.support import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidCode
 from twostep.mail import MemoryMailer
