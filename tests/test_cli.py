@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from tests.support.tools import need_binary
+from tests.support.waiting import wait_for
 from twostep.cli import app as cli_app
 from twostep.cli import server_options
 from twostep.clock import SystemClock
@@ -196,17 +196,16 @@ def served(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert process.poll() is None, "twostep serve exited"
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "twostep serve exited"
-            assert time.monotonic() < deadline, "twostep serve did not start"
-            time.sleep(0.05)
+        wait_for(healthy, timeout=60, failure="twostep serve did not start")
         yield base
     finally:
         process.terminate()
@@ -322,10 +321,11 @@ def test_serve_builds_links_for_the_port_it_serves(served: str, tmp_path: Path) 
     )
     assert response.status_code == 201, response.text
     outbox = Outbox(tmp_path / "data" / "outbox", SystemClock())
-    deadline = time.monotonic() + 20
-    while not (found := [m for m in outbox.list(10) if m.to == "port@example.com"]):
-        assert time.monotonic() < deadline, "no verification mail"
-        time.sleep(0.05)
+    found = wait_for(
+        lambda: [m for m in outbox.list(10) if m.to == "port@example.com"],
+        timeout=20,
+        failure="no verification mail",
+    )
     assert f"{served}/verify-email?token=" in found[0].text
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import uvicorn
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.support.tools import need_binary
+from tests.support.waiting import wait_for
 from twostep.clock import SystemClock
 from twostep.config import Settings
 from twostep.mail.outbox import Outbox, StoredMessage
@@ -50,14 +50,12 @@ class LiveServer:
         Mail leaves in the background (the request does not wait for it), so this polls the
         outbox directory for a bounded time.
         """
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def newest() -> StoredMessage | None:
             found = [m for m in self.outbox.list(200) if m.to == to and m.tag == tag]
-            if len(found) > after:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {tag} mail to {to} within {timeout} s")
-            time.sleep(0.05)
+            return found[0] if len(found) > after else None
+
+        return wait_for(newest, timeout=timeout, failure=f"no {tag} mail to {to}")
 
     def count(self, to: str, tag: str) -> int:
         return len([m for m in self.outbox.list(200) if m.to == to and m.tag == tag])
@@ -83,11 +81,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the twostep server did not start")
-        time.sleep(0.02)
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("the twostep server stopped while starting")
+        return bool(server.started)
+
+    wait_for(started, timeout=20, failure="the twostep server did not start", interval=0.02)
     try:
         outbox = Outbox(settings.data_dir / "outbox", SystemClock())
         yield LiveServer(f"http://127.0.0.1:{port}", settings, outbox)

@@ -23,17 +23,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import LiveServer
+from tests.e2e.support import DESKTOP, PHONE, SEED_ORIGIN, enroll, shoot, sign_in, watch_errors
+from tests.support.authenticator import Authenticator
 from tests.support.tools import need_binary
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.errors import TwostepError
 from twostep.mail import MemoryMailer
-from twostep.otp import decode_secret, totp
-from twostep.services import enrollment, sessions, step_up
-from twostep.services.context import Context, Origin, build_context
+from twostep.services import step_up
+from twostep.services.context import Context, build_context
 from twostep.services.operations import create_user
 from twostep.store import audit, users
 
@@ -43,45 +44,6 @@ OPERATOR = "ops@example.com"
 OPERATOR_PASSWORD = "tidy operator passphrase 42"
 GRACE = "grace@example.com"
 GRACE_PASSWORD = "hopper compiler cobol 1959"
-PHONE: ViewportSize = {"width": 375, "height": 812}
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-SEED_ORIGIN = Origin(ip="198.51.100.20", user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
-
-
-class Authenticator:
-    """A phone app for one key: codes at real time, never twice from the same step."""
-
-    def __init__(self, oathtool: str, key: str, last_step: int = -1) -> None:
-        self.oathtool, self.key, self.last_step = oathtool, key, last_step
-
-    def code(self) -> str:
-        step = int(time.time() // 30)
-        if step <= self.last_step:
-            deadline = (self.last_step + 1) * 30
-            while time.time() < deadline:  # real TOTP time, bounded by one step
-                time.sleep(min(0.5, max(0.01, deadline - time.time())))
-        at = int(time.time())
-        self.last_step = at // 30
-        result = subprocess.run(
-            [self.oathtool, "--totp", "-b", f"--now=@{at}", self.key],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        return result.stdout.strip()
-
-
-def _sign_in(ctx: Context, user: users.User) -> sessions.Principal:
-    with ctx.db.transaction() as tx:
-        issued = sessions.start(tx, ctx, user, amr=["pwd"], at=ctx.clock.now(), origin=SEED_ORIGIN)
-    return sessions.resolve(ctx, issued.session.id)
-
-
-def _enroll(ctx: Context, clock: ManualClock, user: users.User) -> str:
-    """Enroll a device at the clock's time; its base32 key."""
-    principal = _sign_in(ctx, user)
-    started = enrollment.begin(ctx, principal, "Phone", SEED_ORIGIN)
-    code = totp(decode_secret(started.secret).key, clock.now().timestamp())
-    enrollment.confirm(ctx, principal, started.device_id, code, SEED_ORIGIN)
-    return started.secret
 
 
 def seed_history(settings: Settings) -> tuple[str, str]:
@@ -101,7 +63,7 @@ def seed_history(settings: Settings) -> tuple[str, str]:
         if i % 3 != 2 or i > 28:
             later = clock.now() + timedelta(days=pick.randint(1, 4) * (i % 2))
             clock.set(min(later, now - timedelta(hours=1)))
-            _enroll(ctx, clock, person)
+            enroll(ctx, clock, person)
     with ctx.db.transaction() as tx:
         for hours_back in range(48):
             at = now - timedelta(hours=hours_back, minutes=pick.randint(0, 50))
@@ -117,12 +79,12 @@ def seed_history(settings: Settings) -> tuple[str, str]:
             audit.record(tx, event="account.locked", outcome="info", at=at, user_id=people[3].id)
     clock.set(now - timedelta(minutes=5))
     grace = create_user(ctx, GRACE, GRACE_PASSWORD)
-    grace_key = _enroll(ctx, clock, grace)
+    grace_key = enroll(ctx, clock, grace)
     clock.set(now - timedelta(seconds=60))
     operator = _operator(ctx)
-    operator_key = _enroll(ctx, clock, operator)
+    operator_key = enroll(ctx, clock, operator)
     clock.set(now)
-    victim = _sign_in(ctx, people[0])
+    victim = sign_in(ctx, people[0])
     for _ in range(settings.lockout_threshold):
         try:
             step_up.step_up(ctx, victim, SEED_ORIGIN, code="000000")
@@ -154,34 +116,6 @@ def create_operator(settings: Settings) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"created admin {OPERATOR}" in result.stdout
-
-
-def shoot(page: Page, folder: Path, name: str, *, dark: bool = False) -> None:
-    """Full-page screenshots at phone and desktop width."""
-    if dark:
-        page.emulate_media(color_scheme="dark")
-    for label, size in (("375", PHONE), ("1280", DESKTOP)):
-        page.set_viewport_size(size)
-        suffix = "-dark" if dark else ""
-        page.screenshot(path=str(folder / f"{name}-{label}{suffix}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-    if dark:
-        page.emulate_media(color_scheme="light")
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Script errors and CSP violations (a 4xx page is expected, not an error)."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    return errors
 
 
 def test_an_operator_resets_a_users_2fa_and_the_user_enrolls_again(

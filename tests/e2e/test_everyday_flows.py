@@ -16,7 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.test_admin import DESKTOP, Authenticator, _enroll, shoot, watch_errors
+from tests.e2e.support import DESKTOP, enroll, shoot, watch_errors
+from tests.support.authenticator import Authenticator
 from tests.support.tools import need_binary
 from twostep.clock import ManualClock
 from twostep.mail import MemoryMailer
@@ -37,7 +38,7 @@ def _seed(live_server: LiveServer) -> dict[str, str]:
     ctx = build_context(live_server.settings, clock=clock, mailer=MemoryMailer())
     keys = {}
     for email in (STEADY, LOCKED):
-        keys[email] = _enroll(ctx, clock, create_user(ctx, email, PASSWORD))
+        keys[email] = enroll(ctx, clock, create_user(ctx, email, PASSWORD))
     create_user(ctx, NEW, PASSWORD)
     create_user(ctx, ADMIN, PASSWORD, admin=True)  # an administrator without a device
     reset = create_user(ctx, RESET, PASSWORD)

@@ -18,13 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.test_admin import (
-    DESKTOP,
-    Authenticator,
-    _enroll,
-    shoot,
-    watch_errors,
-)
+from tests.e2e.support import DESKTOP, enroll, shoot, watch_errors
+from tests.support.authenticator import Authenticator
 from tests.support.tools import need_binary
 from twostep.clock import ManualClock
 from twostep.mail import MemoryMailer
@@ -47,7 +42,7 @@ def _seed(live_server: LiveServer) -> str:
     ctx = build_context(live_server.settings, clock=clock, mailer=MemoryMailer())
     create_user(ctx, EMAIL, PASSWORD)
     admin = create_user(ctx, ADMIN, ADMIN_PASSWORD, admin=True)
-    key = _enroll(ctx, clock, admin)
+    key = enroll(ctx, clock, admin)
     ctx.db.engine.dispose()
     return key
 

@@ -8,14 +8,14 @@ authenticator code the test waits, if needed, for a step after the last one it u
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import LiveServer
+from tests.e2e.support import DESKTOP, shoot
+from tests.support.authenticator import Authenticator
 from tests.support.tools import need_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -23,34 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 EMAIL = "ada@example.com"
 PASSWORD = "lovelace analytical engine 1843"
 NEW_PASSWORD = "difference engine number two"
-PHONE: ViewportSize = {"width": 375, "height": 812}
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-
-
-class Authenticator:
-    """The user's phone: oathtool computes the codes for the key read off the page."""
-
-    def __init__(self, oathtool: str, key: str) -> None:
-        self.oathtool = oathtool
-        self.key = key
-        self.last_step = -1
-        self.waits = 0
-
-    def code(self) -> str:
-        """The current code, from a step after the last used one (waiting for it if need be)."""
-        step = int(time.time() // 30)
-        if step <= self.last_step:
-            self.waits += 1
-            deadline = (self.last_step + 1) * 30
-            while time.time() < deadline:  # real TOTP time, bounded by one step
-                time.sleep(min(0.5, max(0.01, deadline - time.time())))
-        at = int(time.time())
-        self.last_step = at // 30
-        result = subprocess.run(
-            [self.oathtool, "--totp", "-b", f"--now=@{at}", self.key],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        return result.stdout.strip()
 
 
 class Shots:
@@ -61,17 +33,7 @@ class Shots:
         self.folder = folder
 
     def take(self, name: str, *, dark: bool = False) -> None:
-        if dark:
-            self.page.emulate_media(color_scheme="dark")
-        for label, size in (("375", PHONE), ("1280", DESKTOP)):
-            self.page.set_viewport_size(size)
-            suffix = "-dark" if dark else ""
-            self.page.screenshot(
-                path=str(self.folder / f"{name}-{label}{suffix}.png"), full_page=True
-            )
-        self.page.set_viewport_size(DESKTOP)
-        if dark:
-            self.page.emulate_media(color_scheme="light")
+        shoot(self.page, self.folder, name, dark=dark)
 
 
 def _backup_codes(page: Page) -> list[str]:

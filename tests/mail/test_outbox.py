@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import multiprocessing
 import stat
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.concurrency import in_processes, named, together
 from twostep.clock import ManualClock
 from twostep.errors import MailError
 from twostep.mail import MemoryMailer, Message, Outbox
@@ -145,25 +146,13 @@ def test_unwritable_directory_is_a_mail_error(tmp_path: Path, clock: ManualClock
 def test_two_threads_sharing_a_directory(tmp_path: Path, clock: ManualClock) -> None:
     directory = tmp_path / "outbox"
     outboxes = [Outbox(directory, clock), Outbox(directory, clock)]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def work(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            for n in range(100):
-                outboxes[index].send(_message(index * 1000 + n, tag=f"worker{index}"))
-                outboxes[1 - index].list(limit=5)  # reads while the other writes
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
+        for n in range(100):
+            outboxes[index].send(_message(index * 1000 + n, tag=f"worker{index}"))
+            outboxes[1 - index].list(limit=5)  # reads while the other writes
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
+    assert named(together([functools.partial(work, i) for i in range(2)])) == ["ok", "ok"]
     stored = outboxes[0].list(limit=500)
     assert len(stored) == 200
     assert len({m.id for m in stored}) == 200
@@ -173,23 +162,15 @@ def test_two_threads_sharing_a_directory(tmp_path: Path, clock: ManualClock) -> 
         assert mine == [f"Subject {index * 1000 + n}" for n in reversed(range(100))]
 
 
-def _send_from_process(directory: str, worker: int) -> None:
+def _send_from_process(directory: str, worker: int, start: Any) -> None:
     outbox = Outbox(Path(directory), ManualClock(START))
+    start.wait(timeout=60)
     for n in range(20):
         outbox.send(_message(worker * 100 + n))
 
 
 def test_two_processes_sharing_a_directory(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_send_from_process, args=(str(tmp_path), w)) for w in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
-
+    assert in_processes(_send_from_process, [(str(tmp_path), w) for w in range(2)]) == [None] * 2
     stored = Outbox(tmp_path, ManualClock(START)).list(limit=100)
     assert sorted(m.subject for m in stored) == sorted(
         f"Subject {w * 100 + n}" for w in range(2) for n in range(20)

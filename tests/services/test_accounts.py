@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD
+from tests.services.support import code_in, mark_elevated, other_code
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
@@ -25,34 +25,15 @@ from twostep.mail import MemoryMailer, Message
 from twostep.services import accounts, email_codes, enrollment, login, reset, sessions
 from twostep.services.context import Context
 from twostep.store import audit, backup_codes, devices, user_listing, users
-from twostep.store import sessions as session_store
 
 NEW_PASSWORD = "a different long passphrase"
 BOB = "bob@example.com"
-
-
-def code_in(message: Message) -> str:
-    found = re.search(r"^ {4}(\d{6})$", message.text, re.MULTILINE)
-    assert found is not None, message.text
-    return found.group(1)
 
 
 def link_token(message: Message) -> str:
     found = re.search(r"https://auth\.example\.test/verify-email\?token=(\S+)", message.text)
     assert found is not None, message.text
     return found.group(1)
-
-
-def other_code(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def elevate(ctx: Context, principal: sessions.Principal) -> sessions.Principal:
-    """Mark the session elevated, as the elevation service would after a fresh factor."""
-    at = ctx.clock.now()
-    with ctx.db.transaction() as tx:
-        session_store.set_elevated_until(tx, principal.session.id, at + timedelta(minutes=15), at)
-    return sessions.resolve(ctx, principal.session.id)
 
 
 def stored(ctx: Context, email: str) -> users.User:
@@ -221,7 +202,7 @@ def test_change_password_needs_the_current_password_and_a_good_new_one(
     make_user: Callable[..., users.User],
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
-    principal = elevate(ctx, principal_for(make_user()))
+    principal = mark_elevated(ctx, principal_for(make_user()))
     with pytest.raises(InvalidInput) as caught:
         accounts.change_password(ctx, principal, "not my password", NEW_PASSWORD, ORIGIN)
     assert caught.value.field == "current_password"
@@ -240,7 +221,7 @@ def test_change_password_ends_other_sessions_and_keeps_this_one(
 ) -> None:
     user = make_user()
     other = principal_for(user)
-    principal = elevate(ctx, principal_for(user))
+    principal = mark_elevated(ctx, principal_for(user))
     accounts.change_password(ctx, principal, PASSWORD, NEW_PASSWORD, ORIGIN)
     assert sessions.resolve(ctx, principal.session.id).user.id == user.id
     with pytest.raises(Unauthenticated):
@@ -262,7 +243,7 @@ def test_change_email_needs_elevation_and_not_your_own_address(
     principal = principal_for(make_user())
     with pytest.raises(ElevationRequired):
         accounts.change_email(ctx, principal, "carol@example.com", ORIGIN)
-    principal = elevate(ctx, principal)
+    principal = mark_elevated(ctx, principal)
     with pytest.raises(InvalidInput) as caught:
         accounts.change_email(ctx, principal, "ALICE@example.com", ORIGIN)
     assert caught.value.field == "email"
@@ -278,7 +259,7 @@ def test_a_taken_address_answers_like_a_free_one_and_its_owner_is_told(
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
     """No enumeration through the address change (DESIGN §4.6): one answer, one message."""
-    principal = elevate(ctx, principal_for(make_user()))
+    principal = mark_elevated(ctx, principal_for(make_user()))
     make_user(BOB)
     free = accounts.change_email(ctx, principal, "carol@example.com", ORIGIN)
     taken = accounts.change_email(ctx, principal, BOB, ORIGIN)
@@ -300,7 +281,7 @@ def test_change_email_switches_only_on_the_code_sent_to_the_new_address(
     mailer: MemoryMailer,
 ) -> None:
     user = make_user()
-    principal = elevate(ctx, principal_for(user))
+    principal = mark_elevated(ctx, principal_for(user))
     carol = "carol@example.com"
     started = accounts.change_email(ctx, principal, "Carol@Example.com", ORIGIN, password=PASSWORD)
     assert started == accounts.EmailChangeStarted(carol, 600)
@@ -332,7 +313,7 @@ def test_an_address_change_kills_links_sent_to_the_old_address(
 ) -> None:
     user = make_user()
     reset.request_reset(ctx, user.email, ORIGIN)
-    principal = elevate(ctx, principal_for(user))
+    principal = mark_elevated(ctx, principal_for(user))
     accounts.change_email(ctx, principal, "carol@example.com", ORIGIN)
     code = code_in(mailer.last("email_change_code"))
     accounts.confirm_email_change(ctx, principal, "carol@example.com", code, ORIGIN)
@@ -358,7 +339,7 @@ def test_no_secret_reaches_the_audit_log(
     with pytest.raises(InvalidCode):
         accounts.verify_email(ctx, BOB, other_code(code), ORIGIN, password=PASSWORD)
     accounts.verify_email_link(ctx, token, ORIGIN, password=PASSWORD)
-    principal = elevate(ctx, principal_for(stored(ctx, BOB)))
+    principal = mark_elevated(ctx, principal_for(stored(ctx, BOB)))
     with pytest.raises(InvalidInput):
         accounts.change_password(ctx, principal, "wrong " + PASSWORD, NEW_PASSWORD, ORIGIN)
     accounts.change_password(ctx, principal, PASSWORD, NEW_PASSWORD, ORIGIN)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -10,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
-from tests.services.test_devices import add_device
-from tests.services.test_step_up import elevate_now
+from tests.services.support import add_device, elevate_now
+from tests.support.concurrency import named, together
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
@@ -21,7 +20,6 @@ from twostep.errors import (
     InvalidInput,
     NotFound,
     TooManyAttempts,
-    TwostepError,
     Unauthenticated,
 )
 from twostep.mail import MemoryMailer
@@ -318,22 +316,11 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
 ) -> None:
     other = make_admin(ctx, clock, make_user("ops@example.com", role="admin"), principal_for)
     pairs = [(root.principal, other.principal), (other.principal, root.principal)]
-    gate = threading.Barrier(len(pairs))
-    outcomes: list[str] = []
 
-    def demote(actor: sessions.Principal, target: sessions.Principal) -> None:
-        gate.wait()
-        try:
-            admin.set_role(ctx, actor, target.user.id, "user", ORIGIN)
-            outcomes.append("ok")
-        except TwostepError as exc:
-            outcomes.append(type(exc).__name__)
+    def demote(actor: sessions.Principal, target: sessions.Principal) -> Callable[[], object]:
+        return lambda: admin.set_role(ctx, actor, target.user.id, "user", ORIGIN)
 
-    threads = [threading.Thread(target=demote, args=pair) for pair in pairs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = named(together([demote(*pair) for pair in pairs]))
     assert sorted(outcomes) == ["Forbidden", "ok"]
     with ctx.db.transaction(readonly=True) as tx:
         assert len(users.active_admin_ids(tx)) == 1

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD
-from tests.services.test_accounts import elevate
+from tests.services.support import mark_elevated
 from twostep.clock import ManualClock
 from twostep.errors import InvalidInput
 from twostep.services import accounts, audit, sessions
@@ -66,7 +66,7 @@ def test_a_password_change_refuses_the_current_password(
     make_user: Callable[..., users.User],
     principal_for: Callable[[users.User], sessions.Principal],
 ) -> None:
-    principal = elevate(ctx, principal_for(make_user()))
+    principal = mark_elevated(ctx, principal_for(make_user()))
     with pytest.raises(InvalidInput) as caught:
         accounts.change_password(ctx, principal, PASSWORD, PASSWORD, ORIGIN)
     assert caught.value.field == "new_password"

@@ -1,4 +1,5 @@
-"""Backup-code status and regeneration, on SQLite and PostgreSQL (DESIGN §4.2, §4.7)."""
+"""Backup codes, on SQLite and PostgreSQL: a batch of ten, shown once, kept only as keyed
+hashes; a new batch kills the old one; status and regeneration (DESIGN §4.2, §4.4, §4.7)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import ORIGIN, PASSWORD, T0, Enrolled
-from tests.services.test_step_up import elevate_now
+from tests.services.support import dump_tables, elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, EnrollmentRequired, InvalidCode
 from twostep.mail import MemoryMailer
 from twostep.otp.backup_codes import normalize_backup_code
 from twostep.services import backup_codes, devices, login, sessions
 from twostep.services.context import Context
+from twostep.services.factors import backup_code_hash
 from twostep.store import audit, users
+from twostep.store import backup_codes as code_store
 from twostep.store.tables import backup_codes as backup_codes_table
 
 PrincipalFor = Callable[[users.User], sessions.Principal]
@@ -101,3 +104,45 @@ def test_regenerate_needs_an_active_device(
     with pytest.raises(EnrollmentRequired):
         backup_codes.regenerate(ctx, principal, ORIGIN)
     assert backup_codes.backup_status(ctx, principal).total == 0
+
+
+def normalized(code: str) -> str:
+    canonical = normalize_backup_code(code)
+    assert canonical is not None, code
+    return canonical
+
+
+def stored_hash(ctx: Context, code: str) -> str:
+    return backup_code_hash(ctx, normalized(code))
+
+
+def test_a_batch_is_ten_codes_stored_only_as_keyed_hashes(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    user = make_user()
+    with ctx.db.transaction() as tx:
+        codes = backup_codes.issue_batch(tx, ctx, user.id, ctx.clock.now())
+    assert len(set(codes)) == 10
+    with ctx.db.transaction(readonly=True) as tx:
+        status = code_store.status(tx, user.id)
+    assert (status.remaining, status.total) == (10, 10)
+    dump = dump_tables(ctx)
+    for code in codes:
+        assert code not in dump and normalized(code) not in dump
+        assert stored_hash(ctx, code) in dump
+
+
+def test_a_new_batch_replaces_the_old_one(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    user = make_user()
+    at = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        old = backup_codes.issue_batch(tx, ctx, user.id, at)
+        new = backup_codes.issue_batch(tx, ctx, user.id, at)
+    assert not set(old) & set(new)
+    with ctx.db.transaction() as tx:
+        assert code_store.status(tx, user.id).total == 10
+        assert not code_store.consume(tx, user.id, stored_hash(ctx, old[0]), at)
+        assert code_store.consume(tx, user.id, stored_hash(ctx, new[0]), at)
+        assert not code_store.consume(tx, user.id, stored_hash(ctx, new[0]), at)

@@ -12,7 +12,7 @@ with the default of 5, the sixth loser would already be refused as locked.
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -21,6 +21,8 @@ from typing import Any, Literal
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from tests.services.support import wrong_code
+from tests.support.concurrency import in_processes, named, together
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.errors import TooManyAttempts, TwostepError
@@ -78,36 +80,13 @@ def attempt(ctx: Context, service: Service, factor: Factor, code: str) -> Callab
 
 def race(call: Callable[[str], None], ids: Sequence[str], start: Any = None) -> list[str]:
     """Run ``call`` once per id, in threads released together; each outcome's name."""
-    gate = threading.Barrier(len(ids))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(target: str) -> None:
-        gate.wait()
-        try:
-            call(target)
-            outcome = "ok"
-        except TwostepError as exc:
-            outcome = type(exc).__name__
-        except Exception as exc:  # reported, so the assertion shows what went wrong
-            outcome = repr(exc)
-        with lock:
-            outcomes.append(outcome)
-
-    if start is not None:
-        start.wait()  # the other process is ready too
-    threads = [threading.Thread(target=run, args=(target,)) for target in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    return named(together([functools.partial(call, target) for target in ids], start))
 
 
 def process_main(
-    url: str, settings: Settings, keyring_json: str, plan: list[Race], start: Any, out: Any
-) -> None:
-    """One spawned process: its own engine and context; run each race, report outcomes."""
+    url: str, settings: Settings, keyring_json: str, plan: list[Race], start: Any
+) -> list[list[str]]:
+    """One spawned process: its own engine and context; run each race, return the outcomes."""
     db = Database.from_url(url)
     clock = ManualClock()
     ctx = build_context(
@@ -118,17 +97,9 @@ def process_main(
         for service, factor, code, at, ids in plan:
             clock.set(at)
             report.append(race(attempt(ctx, service, factor, code), ids, start))
-        out.put(("ok", report))
-    except BaseException as exc:
-        out.put(("error", repr(exc)))
+        return report
     finally:
         db.dispose()
-
-
-def wrong_code(secret: str, clock: ManualClock) -> str:
-    """A well-formed code that no step in the verification window accepts."""
-    near = {code_at(secret, clock, offset) for offset in (-1, 0, 1)}
-    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 
 def raise_threshold(ctx: Context, threshold: int = 100) -> None:
@@ -175,27 +146,14 @@ def test_one_code_in_two_processes_succeeds_once(
         ids = targets(ctx, enrolled.user, service, THREADS)
         races.append((service, factor, code, at.timestamp(), ids))
 
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    out = context.Queue()
-    processes = []
+    args: list[tuple[Any, ...]] = []
     for p in range(PROCESSES):
         share = slice(p * per_process, (p + 1) * per_process)
         plan = [(s, f, c, t, ids[share]) for s, f, c, t, ids in races]
-        args = (database_url, ctx.settings, keyring.to_json(), plan, start, out)
-        processes.append(context.Process(target=process_main, args=args))
-    for process in processes:
-        process.start()
-    try:
-        reports = [out.get(timeout=120) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-    out.close()
-    out.join_thread()
-    assert [status for status, _ in reports] == ["ok"] * PROCESSES, reports
+        args.append((database_url, ctx.settings, keyring.to_json(), plan))
+    reports = in_processes(process_main, args)
     for index, kind in enumerate(kinds):
-        outcomes = [outcome for _, report in reports for outcome in report[index]]
+        outcomes = [outcome for report in reports for outcome in report[index]]
         assert sorted(outcomes) == ["InvalidCode"] * (THREADS - 1) + ["ok"], kind
     with ctx.db.transaction(readonly=True) as tx:
         assert backup_codes.status(tx, enrolled.user.id).remaining == 8
@@ -259,18 +217,8 @@ def test_a_lockout_holds_in_a_new_process(
             targets(ctx, enrolled.user, "elevate", 1),
         )
     ]
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    args = (database_url, ctx.settings, keyring.to_json(), plan, context.Barrier(1), out)
-    process = context.Process(target=process_main, args=args)
-    process.start()
-    try:
-        status, report = out.get(timeout=120)
-    finally:
-        process.join(timeout=30)
-    out.close()
-    out.join_thread()
-    assert (status, report) == ("ok", [["TooManyAttempts"]])
+    args = (database_url, ctx.settings, keyring.to_json(), plan)
+    assert in_processes(process_main, [args]) == [[["TooManyAttempts"]]]
 
 
 def test_a_burst_of_wrong_codes_gets_at_most_threshold_checks(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
-from tests.services.test_step_up import elevate_now
+from tests.services.support import add_device, elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, Forbidden, InvalidInput, NotFound
 from twostep.mail import MemoryMailer
@@ -17,15 +17,6 @@ from twostep.services.context import Context
 from twostep.store import audit, backup_codes, users
 
 PrincipalFor = Callable[[users.User], sessions.Principal]
-
-
-def add_device(
-    ctx: Context, principal: sessions.Principal, clock: ManualClock, name: str
-) -> tuple[str, str]:
-    """Enroll and confirm a device (elevate ``principal`` first if one is active); (id, secret)."""
-    started = enrollment.begin(ctx, principal, name, ORIGIN)
-    enrollment.confirm(ctx, principal, started.device_id, code_at(started.secret, clock), ORIGIN)
-    return started.device_id, started.secret
 
 
 def remaining_backup_codes(ctx: Context, user_id: str) -> int:

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled
+from tests.services.support import dump_tables
 from twostep.mail import MemoryMailer
 from twostep.otp.backup_codes import normalize_backup_code
 from twostep.services import accounts, email_codes, login, reset
 from twostep.services.context import Context
-from twostep.store.tables import metadata
-
-
-def _dump(ctx: Context) -> str:
-    """Every row of every table as text, like a SQL dump would print it."""
-    lines: list[str] = []
-    with ctx.db.transaction(readonly=True) as tx:
-        for table in metadata.sorted_tables:
-            for row in tx.execute(select(table)):
-                lines.append(f"{table.name}: {row!r}")
-    return "\n".join(lines)
 
 
 def _mailed(mailer: MemoryMailer, address: str, pattern: str) -> str:
@@ -44,7 +32,7 @@ def test_no_plaintext_secret_in_a_database_dump(
     reset_token = _mailed(mailer, "alice@example.com", r"reset-password\?token=([\w\-]+)")
     login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
 
-    dump = _dump(ctx)
+    dump = dump_tables(ctx)
     assert "totp_devices" in dump and "backup_codes" in dump and "reset_tokens" in dump
     forbidden = {
         "TOTP secret": enrolled.secret,

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
 
 from tests.services.conftest import ORIGIN, Enrolled, code_at
+from tests.services.support import code_in, other_code
 from twostep.clock import ManualClock
 from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts, TwostepError
-from twostep.mail import MemoryMailer, Message
+from twostep.mail import MemoryMailer
 from twostep.services import email_codes, login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
 
 ALICE = "alice@example.com"
 GHOST = "ghost@example.com"
-
-
-def code_in(message: Message) -> str:
-    """The 6-digit code shown on its own line in a mail."""
-    found = re.search(r"^ {4}(\d{6})$", message.text, re.MULTILINE)
-    assert found is not None, message.text
-    return found.group(1)
-
-
-def other_code(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def outcome(call: Callable[..., object], *args: object) -> tuple[object, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
-from tests.services.test_step_up import elevate_now
+from tests.services.support import elevate_now, wrong_code
 from twostep.clock import ManualClock
 from twostep.errors import ElevationRequired, InvalidCode, TooManyAttempts
 from twostep.services import enrollment, login, sessions, step_up
@@ -20,12 +20,6 @@ from twostep.services.context import Context
 from twostep.store import audit, devices, users
 
 PrincipalFor = Callable[[users.User], sessions.Principal]
-
-
-def wrong_code(secret: str, clock: ManualClock) -> str:
-    """A six-digit code that no step of the verification window accepts for ``secret``."""
-    accepted = {code_at(secret, clock, offset) for offset in (-1, 0, 1)}
-    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in accepted)
 
 
 def device_statuses(ctx: Context, user_id: str) -> list[str]:

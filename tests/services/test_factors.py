@@ -1,6 +1,8 @@
-"""Checking a second factor, on SQLite and PostgreSQL: what a tampered row can and cannot do.
+"""Checking a second factor, on SQLite and PostgreSQL: what a refusal says, and what a
+tampered row can and cannot do.
 
-Behaviour only, through sign-in: the factor check is shared by every flow (DESIGN §4.4).
+Behaviour only, through sign-in and step-up: the factor check is shared by every flow
+(DESIGN §4.4).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from tests.services.support import challenge_id
 from twostep.clock import ManualClock
-from twostep.errors import DecryptionError
-from twostep.services import enrollment, login, sessions
+from twostep.errors import DecryptionError, InvalidCode, TooManyAttempts
+from twostep.services import enrollment, login, sessions, step_up
 from twostep.services.context import Context
 from twostep.store import users
 from twostep.store.tables import totp_devices
@@ -54,3 +57,36 @@ def test_a_secret_copied_onto_another_device_row_does_not_open(
     with pytest.raises(DecryptionError):
         login.complete(ctx, challenge.challenge_id, ORIGIN, code=code_at(enrolled.secret, clock))
     assert sessions.list_active(ctx, bob.id) == before
+
+
+def test_the_code_just_used_is_refused_as_already_used(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    code = code_at(enrolled.secret, clock)
+    issued = login.complete(ctx, challenge_id(ctx), ORIGIN, code=code)
+    principal = sessions.resolve(ctx, issued.session.id)
+    with pytest.raises(InvalidCode) as used:
+        step_up.step_up(ctx, principal, ORIGIN, code=code)
+    assert used.value.reason == "already_used"
+    assert used.value.message == "That code was just used. Wait for the next one in your app."
+    wrong = "000000" if code != "000000" else "111111"
+    with pytest.raises(InvalidCode) as refused:
+        step_up.step_up(ctx, principal, ORIGIN, code=wrong)
+    assert refused.value.reason == "wrong"
+    assert "authenticator code" in refused.value.message
+    with pytest.raises(InvalidCode) as backup:
+        step_up.step_up(ctx, principal, ORIGIN, backup_code="AAAA-BBBB-CCCC")
+    assert "backup code" in backup.value.message
+
+
+def test_refused_codes_count_down_the_attempts_left(ctx: Context, enrolled: Enrolled) -> None:
+    threshold = ctx.settings.lockout_threshold
+    left = []
+    for _ in range(threshold - 1):
+        with pytest.raises(InvalidCode) as caught:
+            login.complete(ctx, challenge_id(ctx), ORIGIN, code="000000")
+        left.append(caught.value.attempts_left)
+    assert left == list(range(threshold - 1, 0, -1))
+    with pytest.raises(TooManyAttempts) as locked:
+        login.complete(ctx, challenge_id(ctx), ORIGIN, code="000000")
+    assert locked.value.locked

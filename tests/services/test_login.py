@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from tests.services.support import challenge_id
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.errors import (
@@ -17,7 +19,7 @@ from twostep.errors import (
 )
 from twostep.otp.providers import TOTPProvider
 from twostep.security import PasswordHasher
-from twostep.services import login, sessions
+from twostep.services import devices, login, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
 
@@ -250,3 +252,53 @@ def test_a_second_factor_gets_the_owner_past_a_password_lock(
     assert issued.session.amr == ("email", "otp")
     clock.advance(30)
     assert isinstance(login.login(ctx, email, PASSWORD, ORIGIN), login.ChallengeIssued)
+
+
+# --- a sign-in with a second factor is a step-up ---------------------------------------------
+
+
+def test_a_sign_in_with_a_second_factor_is_elevated_for_the_window(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    issued = login.complete(ctx, challenge_id(ctx), ORIGIN, code=code_at(enrolled.secret, clock))
+    at = clock.now()
+    minutes = ctx.settings.elevation_minutes
+    assert issued.session.elevated_until == at + timedelta(minutes=minutes)
+    principal = sessions.resolve(ctx, issued.session.id)
+    sessions.require_elevated(principal, at)  # no second code a minute later
+    devices.disable_two_factor(ctx, principal, ORIGIN)  # a sensitive change goes through
+
+
+def test_the_elevation_of_a_sign_in_ends_with_its_window(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    issued = login.complete(ctx, challenge_id(ctx), ORIGIN, code=code_at(enrolled.secret, clock))
+    clock.advance(ctx.settings.elevation_minutes * 60)
+    principal = sessions.resolve(ctx, issued.session.id)
+    assert not principal.is_elevated(clock.now())
+
+
+def test_a_password_only_sign_in_is_not_elevated(
+    ctx: Context, make_user: Callable[..., users.User]
+) -> None:
+    make_user()
+    result = login.login(ctx, "alice@example.com", PASSWORD, ORIGIN)
+    assert isinstance(result, sessions.IssuedSession)
+    assert result.session.elevated_until is None
+
+
+def test_a_locked_account_is_told_it_is_locked_not_that_sign_in_expired(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock
+) -> None:
+    challenge = challenge_id(ctx)
+    for _ in range(ctx.settings.lockout_threshold):
+        with pytest.raises((InvalidCode, TooManyAttempts)):
+            login.complete(ctx, challenge, ORIGIN, code="000000")
+    assert login.challenge_lock(ctx, challenge) == ctx.settings.lockout_minutes * 60
+    with pytest.raises(TooManyAttempts) as caught:  # past the challenge's own tries
+        login.complete(ctx, challenge, ORIGIN, code=code_at(enrolled.secret, clock))
+    assert caught.value.locked
+    clock.advance(ctx.settings.lockout_minutes * 60)
+    assert login.challenge_lock(ctx, challenge) == 0
+    with pytest.raises(ChallengeExpired):  # unlocked: now the challenge's own limit speaks
+        login.complete(ctx, challenge, ORIGIN, code=code_at(enrolled.secret, clock))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from tests.services.conftest import ORIGIN
+from tests.support.concurrency import named, together
 from twostep.clock import ManualClock
-from twostep.errors import TwostepError, Unauthenticated
+from twostep.errors import Unauthenticated
 from twostep.security import new_token
 from twostep.services import refresh, sessions
 from twostep.services.context import Context
@@ -219,30 +219,9 @@ def test_audit_rows_hold_no_token(ctx: Context, make_user: MakeUser) -> None:
 def test_concurrent_rotations_of_one_token(ctx: Context, make_user: MakeUser) -> None:
     """Ten presenters of one token at once: one wins, the rest are reuse, the family dies."""
     issued = sign_in(ctx, make_user())
-    gate = threading.Barrier(THREADS)
-    outcomes: list[str] = []
-    winners: list[sessions.IssuedSession] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        gate.wait()
-        try:
-            winner = refresh.rotate(ctx, issued.refresh_token, ORIGIN)
-            outcome = "ok"
-        except TwostepError as exc:
-            outcome = type(exc).__name__
-        except Exception as exc:  # reported, so the assertion shows what went wrong
-            outcome = repr(exc)
-        with lock:
-            outcomes.append(outcome)
-            if outcome == "ok":
-                winners.append(winner)
-
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = together([lambda: refresh.rotate(ctx, issued.refresh_token, ORIGIN)] * THREADS)
+    outcomes = named(results)
+    winners = [r for r in results if isinstance(r, sessions.IssuedSession)]
     assert sorted(outcomes) == ["Unauthenticated"] * (THREADS - 1) + ["ok"], outcomes
     assert current(ctx, issued.session.id).revoked_at is not None
     reuse = events(ctx, "session.refresh_reuse")

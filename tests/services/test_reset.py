@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from tests.services.support import challenge_id, dump_tables, other_code
 from twostep.clock import ManualClock
 from twostep.errors import (
     InvalidCode,
@@ -23,7 +24,6 @@ from twostep.mail import MemoryMailer, Message
 from twostep.services import login, reset, sessions
 from twostep.services.context import Context
 from twostep.store import audit, users
-from twostep.store.tables import metadata
 
 ALICE = "alice@example.com"
 NEW_PASSWORD = "a brand new passphrase"
@@ -202,16 +202,12 @@ def test_no_token_code_or_password_reaches_the_audit_log_or_the_tables(
     with pytest.raises(InvalidInput):
         reset.complete_reset(ctx, token, NEW_PASSWORD, ORIGIN)
     with pytest.raises(InvalidCode):
-        reset.complete_reset(
-            ctx, token, NEW_PASSWORD, ORIGIN, code=f"{(int(code) + 1) % 10**6:06d}"
-        )
+        reset.complete_reset(ctx, token, NEW_PASSWORD, ORIGIN, code=other_code(code))
     reset.complete_reset(ctx, token, NEW_PASSWORD, ORIGIN, code=code)
     secrets = [token, code, NEW_PASSWORD, PASSWORD]
     with ctx.db.transaction(readonly=True) as tx:
         events = audit.query(tx, limit=500)
-        dump = "\n".join(
-            repr(row) for table in metadata.sorted_tables for row in tx.execute(select(table))
-        )
+    dump = dump_tables(ctx)
     assert {"password.reset_requested", "password.reset", "session.revoked_all"} <= {
         e.event for e in events
     }
@@ -234,3 +230,29 @@ def test_a_reset_link_gets_the_owner_past_a_password_lock(
         login.login(ctx, ALICE, PASSWORD, ORIGIN)
     reset.complete_reset(ctx, requested(ctx, mailer), NEW_PASSWORD, ORIGIN)
     assert signs_in(ctx, NEW_PASSWORD)
+
+
+def test_a_reset_with_a_code_signs_the_owner_in_elevated(
+    ctx: Context, enrolled: Enrolled, clock: ManualClock, mailer: MemoryMailer
+) -> None:
+    old = login.complete(ctx, challenge_id(ctx), ORIGIN, code=code_at(enrolled.secret, clock))
+    clock.advance(30)
+    token = requested(ctx, mailer)
+    issued = reset.complete_reset(
+        ctx, token, NEW_PASSWORD, ORIGIN, code=code_at(enrolled.secret, clock)
+    )
+    assert issued is not None
+    assert issued.session.amr == ("email", "otp")
+    until = clock.now() + timedelta(minutes=ctx.settings.elevation_minutes)
+    assert issued.session.elevated_until == until
+    sessions.require_elevated(sessions.resolve(ctx, issued.session.id), clock.now())
+    with pytest.raises(Unauthenticated):  # every earlier session ended
+        sessions.resolve(ctx, old.session.id)
+
+
+def test_a_reset_by_link_alone_signs_nobody_in(
+    ctx: Context, make_user: Callable[..., users.User], mailer: MemoryMailer
+) -> None:
+    make_user()
+    token = requested(ctx, mailer)
+    assert reset.complete_reset(ctx, token, NEW_PASSWORD, ORIGIN) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.services.conftest import ORIGIN
-from tests.services.test_dump import _dump
+from tests.services.support import dump_tables
 from twostep.services import refresh, sessions
 from twostep.services.context import Context
 from twostep.store import users
@@ -20,7 +20,7 @@ def test_refresh_tokens_are_stored_only_as_keyed_hashes(
     rotated = refresh.rotate(ctx, issued.refresh_token, ORIGIN)
     assert rotated.session.id == issued.session.id
 
-    dump = _dump(ctx)
+    dump = dump_tables(ctx)
     assert "sessions" in dump and "refresh_tokens" in dump
     for token in (issued.refresh_token, rotated.refresh_token):
         assert token not in dump

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tests.services.conftest import ORIGIN, PASSWORD, Enrolled, code_at
+from tests.services.support import elevate_now
 from twostep.clock import ManualClock
 from twostep.errors import (
     ElevationRequired,
@@ -25,19 +26,6 @@ from twostep.services import sessions, step_up
 from twostep.services.context import Context
 from twostep.store import audit, backup_codes, users
 from twostep.store import sessions as session_store
-
-
-def elevate_now(
-    ctx: Context, principal: sessions.Principal, secret: str, clock: ManualClock
-) -> sessions.Principal:
-    """Elevate ``principal`` with the current code and return it re-read (elevated).
-
-    The principal is read again first, as each request reads it: it knows of devices added
-    since it was read.
-    """
-    fresh = sessions.resolve(ctx, principal.session.id)
-    step_up.step_up(ctx, fresh, ORIGIN, code=code_at(secret, clock))
-    return sessions.resolve(ctx, principal.session.id)
 
 
 def test_a_code_elevates_the_session_for_fifteen_minutes(

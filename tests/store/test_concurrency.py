@@ -7,13 +7,13 @@ no failure count is lost.
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Any
 
 import pytest
 
 from tests.store.conftest import T0, add_device, later
 from tests.store.workers import burst, operation, process_main
+from tests.support.concurrency import in_processes
 from twostep.store import Database, backup_codes, devices, throttles
 
 THREADS = 20
@@ -56,24 +56,10 @@ def test_threads_race(db: Database, user_id: str, name: str) -> None:
 def test_processes_race(db: Database, database_url: str, user_id: str) -> None:
     """Two spawned processes, ten threads each, per race; one pair runs all three races."""
     targets = _targets(db, user_id)
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(2)
-    out = context.Queue()
     plan = [(name, targets[name], 101) for name in NAMES]
-    args = (database_url, plan, THREADS // 2, start, out)
-    processes = [context.Process(target=process_main, args=args) for _ in range(2)]
-    for process in processes:
-        process.start()
-    try:
-        reports = [out.get(timeout=60) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-    out.close()
-    out.join_thread()
-    assert [status for status, _ in reports] == ["ok", "ok"], reports
+    reports = in_processes(process_main, [(database_url, plan, THREADS // 2)] * 2)
     for name in NAMES:
-        outcomes = [outcome for _, report in reports for outcome in report[name]]
+        outcomes = [outcome for report in reports for outcome in report[name]]
         _check(db, name, outcomes, user_id, targets["advance_step"])
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import stat
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.store.conftest import T0, add_device, add_user
+from tests.support.concurrency import named, together
 from twostep.store import Database, Refusal, after_commit, devices, make_engine, migrate, users
 from twostep.store.tables import audit_events
 
@@ -158,26 +159,13 @@ def test_foreign_keys_are_enforced(db: Database) -> None:
 
 def test_read_then_write_transactions_do_not_fail_under_contention(db: Database) -> None:
     """The classic SQLite trap: deferred BEGIN + read + write => 'database is locked'."""
-    barrier = threading.Barrier(12)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            barrier.wait()
-            with db.transaction() as tx:
-                tx.execute(select(audit_events.c.id).limit(1)).all()
-                tx.execute(
-                    audit_events.insert(), {"at": T0, "event": f"e{n}", "outcome": "success"}
-                )
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with db.transaction() as tx:
+            tx.execute(select(audit_events.c.id).limit(1)).all()
+            tx.execute(audit_events.insert(), {"at": T0, "event": f"e{n}", "outcome": "success"})
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert named(together([functools.partial(work, n) for n in range(12)])) == ["ok"] * 12
     with db.transaction(readonly=True) as tx:
         assert len(tx.execute(select(audit_events.c.id)).all()) == 12
 

@@ -1,16 +1,17 @@
-"""Code run inside spawned processes by the concurrency tests (importable, hence not a test).
+"""Code run inside spawned processes by the store's concurrency tests (importable, hence
+not a test module); the harness itself is :mod:`tests.support.concurrency`.
 
 Each process builds its own engine; for every race in the plan it waits at a barrier shared
-with the other process, then fires a burst of threads at one row. It reports what it saw.
+with the other process, then fires a burst of threads at one row. It returns what it saw.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from tests.store.moments import later
+from tests.support.concurrency import returned, together
 from twostep.store import Database, Tx, backup_codes, devices, throttles
 
 Operation = Callable[[Tx], Any]
@@ -31,56 +32,29 @@ def operation(name: str, target: str, step: int) -> Operation:
 
 def burst(db: Database, op: Operation, threads: int, start: Any = None) -> list[Any]:
     """Run ``op`` in ``threads`` threads released together, each in its own transaction."""
-    gate = threading.Barrier(threads)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def run() -> None:
-        try:
-            gate.wait()
-            with db.transaction() as tx:
-                outcome = op(tx)
-            with lock:
-                results.append(outcome)
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
+    def call() -> Any:
+        with db.transaction() as tx:
+            return op(tx)
 
-    if start is not None:
-        start.wait()
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise errors[0]
-    return results
+    return returned(together([call] * threads, start))
 
 
-def process_main(url: str, plan: Sequence[Race], threads: int, start: Any, out: Any) -> None:
-    """Entry point of one spawned process: run each race, then report outcomes (or the error)."""
+def process_main(url: str, plan: Sequence[Race], threads: int, start: Any) -> dict[str, list[Any]]:
+    """One spawned process: run each race with its own engine; what each race returned."""
     db = Database.from_url(url)
     try:
-        report = {
+        return {
             name: burst(db, operation(name, target, step), threads, start)
             for name, target, step in plan
         }
-        out.put(("ok", report))
-    except BaseException as exc:
-        out.put(("error", repr(exc)))
     finally:
         db.dispose()
 
 
-def migrate_main(url: str, start: Any, out: Any) -> None:
-    """Entry point of one spawned process: migrate to head together with the other one."""
+def migrate_main(url: str, start: Any) -> None:
+    """One spawned process: migrate to head together with the other one."""
     from twostep.store import migrate
 
-    try:
-        start.wait()
-        migrate.upgrade(url)
-        out.put("ok")
-    except BaseException as exc:
-        out.put(repr(exc))
+    start.wait(timeout=60)
+    migrate.upgrade(url)

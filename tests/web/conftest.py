@@ -2,11 +2,14 @@
 
 ``TestClient`` drives the ASGI app in-process; the app is built by ``create_app`` with an
 injected context, so TOTP codes are computed at the clock's time and mail is read back.
+``redis_url`` is a real Redis server, for the modules that share rate limits through one.
 """
 
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from tests.support.tools import need_binary
+from tests.support.waiting import wait_for
 from twostep.clock import ManualClock
 from twostep.config import Settings
 from twostep.mail import MemoryMailer
@@ -89,3 +94,35 @@ def api(database_url: str, tmp_path: Path, web_keyring: Keyring) -> Iterator[Api
     ctx = build_context(settings, clock=clock, mailer=mailer, keyring=web_keyring)
     with TestClient(create_app(settings, context=ctx), base_url="https://testserver") as client:
         yield Api(client, clock, mailer, settings)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``redis-server`` on a free loopback port, for this module; its URL."""
+    binary = need_binary("redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    workdir: Path = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def listening() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError("redis-server exited while starting")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_for(listening, timeout=10, failure="redis-server did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tests.mail.conftest import ServerFactory, free_port, smtp_server  # noqa: F401
-from tests.web.test_ratelimit import redis_url  # noqa: F401
 from twostep.config import Settings
 from twostep.web.app import create_app
 from twostep.web.health import CachedProbe
@@ -24,7 +23,7 @@ def test_readyz_reports_the_database(tmp_path: Path) -> None:
     assert ready(Settings(data_dir=tmp_path)) == (200, {"status": "ok", "database": "ok"})
 
 
-def test_readyz_reports_redis_when_configured(tmp_path: Path, redis_url: str) -> None:  # noqa: F811
+def test_readyz_reports_redis_when_configured(tmp_path: Path, redis_url: str) -> None:
     status, body = ready(Settings(data_dir=tmp_path, redis_url=redis_url))
     assert (status, body["redis"]) == (200, "ok")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from tests.store.workers import migrate_main
+from tests.support.concurrency import in_processes
 from twostep.store import make_engine, migrate
 from twostep.store.tables import metadata
 
@@ -58,23 +58,7 @@ def test_workers_migrating_at_once_do_not_collide(blank_database_url: str) -> No
 
     Processes, not threads: Alembic's ``context`` is process-global.
     """
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(2)
-    out = context.Queue()
-    processes = [
-        context.Process(target=migrate_main, args=(blank_database_url, start, out))
-        for _ in range(2)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        reports = [out.get(timeout=60) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-    out.close()
-    out.join_thread()
-    assert reports == ["ok", "ok"]
+    assert in_processes(migrate_main, [(blank_database_url,)] * 2, timeout=60) == [None, None]
     assert migrate.is_current(blank_database_url)
 
 
