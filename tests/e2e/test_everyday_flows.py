@@ -99,17 +99,17 @@ def test_sign_in_flows_tell_the_truth(
     page.wait_for_url(f"{url}/account")
     page.get_by_role("link", name="Set up two-step verification").first.click()
     page.get_by_role("button", name="Continue").click()
-    first_key = page.locator("input[name=secret]").get_attribute("value")
+    first_key = page.locator("[data-copy]").get_attribute("data-copy")
     expect(page.locator("[data-app-preview]")).to_contain_text(f"twostep: {NEW}")
     page.reload()
-    assert page.locator("input[name=secret]").get_attribute("value") == first_key
+    assert page.locator("[data-copy]").get_attribute("data-copy") == first_key
     shoot(page, screenshots, "flows-enroll-same-key")
     page.get_by_label("Code from your app").fill("123")
     page.get_by_role("button", name="Verify and turn on").click()
     message = page.get_by_label("Code from your app").evaluate("e => e.validationMessage")
     assert "Enter all 6 digits" in message
     page.get_by_role("button", name="Start over with a new key").click()
-    assert page.locator("input[name=secret]").get_attribute("value") != first_key
+    assert page.locator("[data-copy]").get_attribute("data-copy") != first_key
     page.context.clear_cookies()
 
     # After an administrator's reset, and for an administrator without a device: enrol first.

@@ -48,7 +48,7 @@ def _seed(live_server: LiveServer) -> str:
 
 
 def _key_on(page: Page) -> str:
-    value = page.locator("input[name=secret]").get_attribute("value")
+    value = page.locator("[data-copy]").get_attribute("data-copy")
     assert value
     return value
 

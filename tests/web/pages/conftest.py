@@ -28,7 +28,7 @@ from twostep.web.app import create_app
 
 EMAIL = "robin@example.com"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-SECRET = re.compile(r'name="secret" value="([A-Z2-7]+)"')
+SECRET = re.compile(r'data-copy="([A-Z2-7]+)"')
 DEVICE = re.compile(r'name="device_id" value="([^"]+)"')
 BACKUP = re.compile(r"<li><code>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})</code></li>")
 

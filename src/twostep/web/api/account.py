@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from twostep.services import accounts, devices, sessions
+from twostep.services import accounts, sessions
 from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import AnyPrincipal, CurrentPrincipal, RequestOrigin, State
@@ -13,16 +13,15 @@ router = APIRouter(prefix="/me", tags=["account"], route_class=ApiRoute, respons
 
 
 @router.get("")
-def me(principal: AnyPrincipal, state: State) -> schemas.Me:
+def me(principal: AnyPrincipal) -> schemas.Me:
     """Who is signed in, and the state of this session."""
     user, session = principal.user, principal.session
-    active = [d for d in devices.list_devices(state.ctx, principal) if d.status == "active"]
     return schemas.Me(
         id=user.id,
         email=user.email,
         email_verified=user.email_verified_at is not None,
         role=user.role,
-        two_factor_enabled=bool(active),
+        two_factor_enabled=principal.two_factor,
         session_id=session.id,
         session_purpose=session.purpose,
         elevated_until=session.elevated_until,

@@ -9,7 +9,7 @@ reuses from here:
 * :data:`~twostep.web.pages.csrf.CsrfChecked` on every POST, ``{{ ui.csrf_field() }}`` (from
   ``_ui.html``) in every form;
 * :data:`~twostep.web.pages.deps.FullUser` / ``MaybeUser`` for the browser's session, and
-  :func:`~twostep.web.pages.deps.require_elevated` before a sensitive change;
+  :func:`~twostep.web.pages.deps.step_up_first` before a sensitive change;
 * ``request.app.state.pages`` (:class:`~twostep.web.pages.rendering.Pages`) to render.
 """
 

@@ -20,7 +20,7 @@ from twostep.services import accounts, backup_codes, devices, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import activity, email_change
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep, require_elevated
+from twostep.web.pages.deps import FullUser, MaybeUser, PagesDep, step_up_first
 from twostep.web.pages.flow import form_error, notice
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import PageRoute
@@ -210,7 +210,7 @@ router.include_router(activity.router)
 @router.get("/account/password")
 def password_page(request: Request, pages: PagesDep, state: State, principal: FullUser) -> Response:
     """The change-password form."""
-    require_elevated(request, state, principal)
+    step_up_first(request, state, principal)
     return pages.render(request, "password.html", {}, principal=principal)
 
 

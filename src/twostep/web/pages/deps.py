@@ -80,7 +80,7 @@ def get_full_user(principal: SignedIn) -> sessions.Principal:
 FullUser = Annotated[sessions.Principal, Depends(get_full_user)]
 
 
-def require_elevated(request: Request, state: WebState, principal: sessions.Principal) -> None:
+def step_up_first(request: Request, state: WebState, principal: sessions.Principal) -> None:
     """Before a sensitive change: an unconfirmed session goes to the step-up page first,
     and comes back to this page (``request``'s path) after a code."""
     if not principal.is_elevated(state.ctx.clock.now()):

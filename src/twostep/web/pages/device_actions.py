@@ -14,7 +14,7 @@ from twostep.errors import TwostepError
 from twostep.services import backup_codes, devices, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
+from twostep.web.pages.deps import FullUser, PagesDep, step_up_first
 from twostep.web.pages.enroll import backup_codes_page
 from twostep.web.pages.flow import form_error
 from twostep.web.pages.routing import PageRedirect, PageRoute
@@ -33,7 +33,7 @@ def regenerate_page(
     request: Request, pages: PagesDep, state: State, principal: FullUser
 ) -> Response:
     """Confirm making new backup codes (the old ones stop working)."""
-    require_elevated(request, state, principal)
+    step_up_first(request, state, principal)
     return _confirm(pages, request, principal, action="regenerate")
 
 
@@ -54,7 +54,7 @@ def regenerate_submit(
 @router.get("/account/two-factor/disable")
 def disable_page(request: Request, pages: PagesDep, state: State, principal: FullUser) -> Response:
     """Confirm turning two-factor authentication off."""
-    require_elevated(request, state, principal)
+    step_up_first(request, state, principal)
     return _confirm(pages, request, principal, action="disable")
 
 
@@ -90,7 +90,7 @@ def remove_page(
     """Confirm removing a device (the last one takes 2FA with it)."""
     device = _device(state, principal, device_id)
     if device.status == "active":
-        require_elevated(request, state, principal)
+        step_up_first(request, state, principal)
     active = [d for d in devices.list_devices(state.ctx, principal) if d.status == "active"]
     last = device.status == "active" and len(active) == 1
     return _confirm(pages, request, principal, action="remove", device=device, last=last)

@@ -18,7 +18,7 @@ from twostep.services import sessions
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, PagesDep, require_elevated
+from twostep.web.pages.deps import FullUser, PagesDep, step_up_first
 from twostep.web.pages.flow import form_error
 from twostep.web.pages.rendering import Pages
 from twostep.web.pages.routing import PageRoute
@@ -56,7 +56,7 @@ def _page(
 @router.get("/account/email")
 def email_page(request: Request, pages: PagesDep, state: State, principal: FullUser) -> Response:
     """Ask for the new address (after a fresh code)."""
-    require_elevated(request, state, principal)
+    step_up_first(request, state, principal)
     return _page(pages, request, principal, {"stage": "ask", "new_email": ""})
 
 

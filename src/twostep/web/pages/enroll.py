@@ -17,10 +17,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from twostep.errors import ElevationRequired, InvalidInput, NotFound, TwostepError
-from twostep.otp.qr import qr_svg
-from twostep.otp.secrets import decode_secret
-from twostep.otp.uri import OTPAuthURI
-from twostep.services import devices, enrollment, sessions
+from twostep.services import enrollment, sessions
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.csrf import CsrfChecked
@@ -47,10 +44,6 @@ APPS = (
 )
 
 
-def _has_active(state: State, principal: sessions.Principal) -> bool:
-    return any(d.status == "active" for d in devices.list_devices(state.ctx, principal))
-
-
 RESET_BY_ADMIN = (
     "An administrator reset two-step verification on your account, so your old authenticator "
     "entry and backup codes no longer work. Set up your authenticator app again to continue."
@@ -74,7 +67,7 @@ def _start_values(
     return {
         "device_name": name,
         "can_skip": principal.session.purpose == "full" and settings.mfa == "optional",
-        "adding": _has_active(state, principal),
+        "adding": principal.two_factor,
         "why": _why(principal),
         "next": safe_next(next_url, ""),
     }
@@ -114,6 +107,15 @@ def _key_page(
     started: enrollment.Enrollment,
     start_values: dict[str, object],
 ) -> Response:
+    values = _key_values(state, principal, started)
+    values.update({k: start_values[k] for k in ("why", "next")})
+    return pages.render(request, "enroll.html", values, principal=principal)
+
+
+def _key_values(
+    state: State, principal: sessions.Principal, started: enrollment.Enrollment
+) -> dict[str, object]:
+    """The key page of a pending device, as the service keeps it (never as a form posted it)."""
     values = _show(
         started.device_id,
         started.device_name,
@@ -122,25 +124,8 @@ def _key_page(
         started.qr_svg,
         state.ctx.provider.params.digits,
     )
-    extra = {k: start_values[k] for k in ("why", "next")}
-    values.update(extra, account=principal.user.email)
-    return pages.render(request, "enroll.html", values, principal=principal)
-
-
-def _key_values(
-    state: State, principal: sessions.Principal, device_id: str, name: str, secret: str
-) -> dict[str, object]:
-    params = state.ctx.provider.params
-    uri = OTPAuthURI(
-        type="totp",
-        issuer=state.ctx.settings.issuer,
-        account=principal.user.email,
-        secret=secret,
-        algorithm=params.algorithm,
-        digits=params.digits,
-        period=params.period,
-    ).to_uri()
-    return _show(device_id, name, secret, uri, qr_svg(uri), params.digits)
+    values["account"] = principal.user.email
+    return values
 
 
 def _show(
@@ -194,27 +179,28 @@ def enroll_confirm(
     origin: RequestOrigin,
     principal: SignedIn,
     device_id: TextField = "",
-    device_name: TextField = "",
-    secret: TextField = "",
     code: TextField = "",
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Activate the device with its first code; the first device brings backup codes."""
-    try:
-        decode_secret(secret[:256])
-        values = _key_values(state, principal, device_id[:64], device_name[:64], secret[:256])
-    except (TwostepError, ValueError):
-        return pages.redirect("/enroll?notice=setup-expired")
-    values.update(why=_why(principal), next=safe_next(next_url, ""), account=principal.user.email)
+    if principal.user.email_verified_at is None:  # the service refuses it (DESIGN §4.13)
+        return pages.redirect(VERIFY_FIRST)
+    pending = enrollment.resume(state.ctx, principal)
+    if pending is None or pending.device_id != device_id[:64]:
+        # Replaced by a newer setup, or already confirmed (a form sent again).
+        return pages.redirect(
+            "/account" if principal.two_factor else "/enroll?notice=setup-expired"
+        )
+    values = _key_values(state, principal, pending)
+    values.update(why=_why(principal), next=safe_next(next_url, ""))
     try:
         typed = clean_code(code)
         if typed is None:
             raise InvalidInput("code", "Enter the code your app shows for this account.")
         check_code_length(typed, state.ctx.provider.params.digits)
-        done = flows.confirm_device(state, origin, principal, device_id[:64], typed)
-    except NotFound:  # replaced by a newer setup, or already confirmed (a resent form)
-        done_before = _has_active(state, principal)
-        return pages.redirect("/account" if done_before else "/enroll?notice=setup-expired")
+        done = flows.confirm_device(state, origin, principal, pending.device_id, typed)
+    except NotFound:  # confirmed or replaced meanwhile, by another tab
+        return pages.redirect("/enroll?notice=setup-expired")
     except TwostepError as exc:
         return form_error(pages, request, "enroll.html", values, exc, principal=principal)
     if done.backup_codes is None:

@@ -23,7 +23,7 @@ from twostep.services.context import Context, Origin
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages.admin.deps import Admin, user_url
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import PagesDep, require_elevated
+from twostep.web.pages.deps import PagesDep, step_up_first
 from twostep.web.pages.flow import form_error
 from twostep.web.pages.routing import PageRoute, step_up_url
 
@@ -211,7 +211,7 @@ def confirm_page(
     """Ask the operator to confirm, after stepping up if their session is not elevated."""
     action = _action(slug)
     detail = admin.user_detail(state.ctx, principal, user_id[:64])
-    require_elevated(request, state, principal)
+    step_up_first(request, state, principal)
     values = _values(action, detail)
     return pages.render(request, "admin/confirm.html", values, principal=principal)
 
