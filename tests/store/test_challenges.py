@@ -25,7 +25,9 @@ def test_create_get_attempts_and_complete(db: Database, user_id: str) -> None:
         assert stored is not None and stored.methods == ("totp", "backup_code")
         assert stored.amr == ("pwd",) and stored.user_agent == "x" * 512
         assert stored.is_open(later(299)) and not stored.is_open(later(300))
-        assert [challenges.register_attempt(tx, created.id) for _ in range(3)] == [1, 2, 3]
+        counted = [challenges.register_attempt(tx, created.id) for _ in range(3)]
+        assert [c.attempts if c else None for c in counted] == [1, 2, 3]
+        assert counted[0] is not None and counted[0].id == created.id
         assert challenges.complete(tx, created.id, later(10))
         assert not challenges.complete(tx, created.id, later(11))
         assert challenges.register_attempt(tx, created.id) is None

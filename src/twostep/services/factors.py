@@ -5,9 +5,12 @@ Invariants held here, for every flow that asks for a factor (login, step-up, res
 * a code is accepted once: the matched step is stored with a conditional ``UPDATE`` and
   only the caller whose update changed a row succeeds (DESIGN §4.1); a backup code is
   consumed the same way (§4.2);
-* attempts are counted per account in the database *before* the code is checked, so a
-  parallel burst gets at most ``LOCKOUT_THRESHOLD`` checks; while the account is locked
-  every code is refused with the same :class:`TooManyAttempts`, a correct one included (§4.3).
+* failures are counted per account in the database, and checks of one account run one after
+  the other: the first read of a check (:func:`twostep.store.factor_state.read`) holds the
+  account's device rows until the transaction ends, so each check sees the failures the
+  previous one counted and a parallel burst gets at most ``LOCKOUT_THRESHOLD`` checks; while
+  the account is locked every code is refused with the same :class:`TooManyAttempts`, a
+  correct one included (§4.3).
 
 A refused factor raises :class:`~twostep.store.Refusal`: the caller's transaction commits the
 counted failure and its audit row, then the refusal's error (``InvalidCode``,
@@ -30,7 +33,7 @@ from twostep.otp.providers import OTPProvider, TOTPProvider
 from twostep.security import Sealed, keyed_hash
 from twostep.services import audit, lockout
 from twostep.services.context import Context, Origin
-from twostep.store import Refusal, Tx, after_commit, backup_codes, devices, users
+from twostep.store import Refusal, Tx, after_commit, backup_codes, devices, factor_state, users
 
 Method = Literal["otp", "backup"]
 
@@ -99,25 +102,35 @@ def check(
     origin: Origin,
     purpose: str,
 ) -> Proof:
-    """Accept and consume one factor of ``user``; else count the failure and raise a Refusal."""
+    """Accept and consume one factor of ``user``; else count the failure and raise a Refusal.
+
+    Three statements when the factor is right: the devices with the lockout (one read, which
+    serialises concurrent checks of the account), the conditional step update, the audit
+    row; the lockout row is deleted only when failures were counted.
+    """
     require_one(code, backup_code)
     key = lockout.otp_key(user.id)
-    attempt = lockout.reserve(tx, key, at, lockout.LockoutPolicy.for_otp(ctx.settings))
-    if not attempt.allowed:
+    policy = lockout.LockoutPolicy.for_otp(ctx.settings)
+    state = factor_state.read(tx, user.id, key)
+    if state.failures(at) >= policy.threshold:  # locked, or at a lowered threshold
+        locked = state.lockout is not None and state.lockout.is_locked(at)
+        attempt = None if locked else lockout.reserve(tx, key, at, policy)
         audit.record(
             tx, f"{purpose}.factor", "denied", at=at, origin=origin, user_id=user.id,
             details={"reason": "locked"},
         )  # fmt: skip
-        raise Refusal(attempt.refusal(at))
+        assert state.lockout is not None  # noqa: S101 - failures come from a counted row
+        raise Refusal(attempt.refusal(at) if attempt else lockout.refusal(state.lockout, at))
 
     found: Proof | str = "wrong"
     if code is not None:
-        found = _try_code(tx, ctx, user.id, code, at)
-    if backup_code is not None:
+        found = _try_code(tx, ctx, state.devices, code, at)
+    if backup_code is not None and state.devices:  # backup codes die with the last device
         found = _try_backup(tx, ctx, user.id, backup_code, at) or "wrong"
     if isinstance(found, Proof):
         proof = found
-        lockout.succeed(tx, key)
+        if state.lockout is not None:
+            lockout.succeed(tx, key)
         audit.record(
             tx, f"{purpose}.factor", "success", at=at, origin=origin, user_id=user.id,
             details={"method": proof.method, "device_id": proof.device_id},
@@ -129,15 +142,16 @@ def check(
             send_after_commit(tx, ctx, message)
         return proof
 
-    state = attempt.state  # the failure was counted when the attempt was reserved
+    attempt = lockout.reserve(tx, key, at, policy)  # count the failure (§4.3)
+    state_after = attempt.state
     method = "otp" if code is not None else "backup"
     audit.record(
         tx, f"{purpose}.factor", "failure", at=at, origin=origin, user_id=user.id,
-        details={"method": method, "failures": state.failures, "reason": found},
+        details={"method": method, "failures": state_after.failures, "reason": found},
     )  # fmt: skip
     if not attempt.is_last:
         raise Refusal(refused_code(method, found, attempts_left=attempt.attempts_left))
-    until = state.locked_until
+    until = state_after.locked_until
     audit.record(
         tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
         details={"until": until.isoformat() if until else None},
@@ -163,7 +177,9 @@ def refused_code(method: str, reason: str, *, attempts_left: int | None = None) 
     return InvalidCode(message, reason=reason, attempts_left=attempts_left)
 
 
-def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Proof | str:
+def _try_code(
+    tx: Tx, ctx: Context, active: list[devices.Device], code: str, at: datetime
+) -> Proof | str:
     """The proof for ``code``, or why it was refused: ``"already_used"`` or ``"wrong"``.
 
     A code whose step is at or before a device's last accepted step (or that lost the race
@@ -171,7 +187,7 @@ def _try_code(tx: Tx, ctx: Context, user_id: str, code: str, at: datetime) -> Pr
     for the next one rather than that the code is wrong.
     """
     reason = "wrong"
-    for device in devices.list_for_user(tx, user_id, status="active"):
+    for device in active:
         provider, secret = provider_for(ctx, device), decrypt_secret(ctx, device)
         step = provider.verify(secret, code, at=at.timestamp(), after_step=device.last_used_step)
         if step is not None and devices.advance_step(tx, device.id, step, at):

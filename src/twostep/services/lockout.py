@@ -72,7 +72,7 @@ class Attempt:
 
     def refusal(self, at: datetime) -> TooManyAttempts:
         """The error for an attempt refused (or failed) while the key is locked."""
-        return TooManyAttempts(max(1, self.state.retry_after(at)), LOCKED, locked=True)
+        return refusal(self.state, at)
 
 
 def otp_key(user_id: str) -> str:
@@ -96,6 +96,11 @@ def reserve(tx: Tx, key: str, at: datetime, policy: LockoutPolicy) -> Attempt:
         max_lock_seconds=policy.max_seconds, escalation_seconds=ESCALATION_SECONDS,
     )  # fmt: skip
     return Attempt(state, policy)
+
+
+def refusal(state: throttles.ThrottleState, at: datetime) -> TooManyAttempts:
+    """The error for any attempt while ``state`` holds its key locked."""
+    return TooManyAttempts(max(1, state.retry_after(at)), LOCKED, locked=True)
 
 
 def locked_for(tx: Tx, key: str, at: datetime) -> int:

@@ -142,7 +142,7 @@ def complete(
     factors.require_one(code, backup_code)
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:
-        challenge = challenges.get(tx, challenge_id)
+        challenge = challenges.register_attempt(tx, challenge_id)  # counted with the read
         user = users.get(tx, challenge.user_id) if challenge is not None else None
         if (
             challenge is None
@@ -151,9 +151,8 @@ def complete(
             or user is None
             or not user.is_active
         ):
-            raise ChallengeExpired()
-        attempts = challenges.register_attempt(tx, challenge.id)
-        if attempts is None or attempts > ctx.settings.challenge_attempts:
+            raise ChallengeExpired()  # rolls the count back: nothing was tried
+        if challenge.attempts > ctx.settings.challenge_attempts:
             locked = lockout.locked_for(tx, lockout.otp_key(user.id), at)
             if locked:  # a lock is the truth to tell, not an expired sign-in (§4.3)
                 raise Refusal(TooManyAttempts(locked, lockout.LOCKED, locked=True))

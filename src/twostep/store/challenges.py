@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
@@ -89,15 +89,20 @@ def get(tx: Tx, challenge_id: str) -> Challenge | None:
     return None if row is None else _challenge(row._mapping)
 
 
-def register_attempt(tx: Tx, challenge_id: str) -> int | None:
-    """Count one attempt atomically; the new count, or ``None`` if missing or completed."""
-    stmt = (
-        update(challenges)
-        .where(challenges.c.id == challenge_id, challenges.c.completed_at.is_(None))
-        .values(attempts=challenges.c.attempts + 1)
-        .returning(challenges.c.attempts)
-    )
-    return tx.execute(stmt).scalar_one_or_none()
+_ATTEMPT = (
+    update(challenges)
+    .where(challenges.c.id == bindparam("challenge_id"), challenges.c.completed_at.is_(None))
+    .values(attempts=challenges.c.attempts + 1)
+    .returning(*challenges.c)
+)
+
+
+def register_attempt(tx: Tx, challenge_id: str) -> Challenge | None:
+    """Count one attempt atomically; the challenge as it now stands (its ``attempts`` the new
+    count), or ``None`` if it is missing or completed. One statement: the attempt is counted
+    and the challenge read together."""
+    row = tx.execute(_ATTEMPT, {"challenge_id": challenge_id}).first()
+    return None if row is None else _challenge(row._mapping)
 
 
 def complete(tx: Tx, challenge_id: str, at: datetime) -> bool:
