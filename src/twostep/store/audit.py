@@ -63,6 +63,9 @@ class AuditEvent:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+_INSERT = audit_events.insert()
+
+
 def record(
     tx: Tx,
     *,
@@ -81,7 +84,7 @@ def record(
         if leaked:
             raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")
     tx.execute(
-        audit_events.insert(),
+        _INSERT,
         {
             "at": at,
             "event": event,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, update
 
 from twostep.store._sql import new_id
 from twostep.store.db import Tx
@@ -150,16 +150,21 @@ def advance_step(tx: Tx, device_id: str, step: int, at: datetime) -> bool:
     accepted only when exactly one row changed. A step at or before the last accepted one is
     refused, so a code cannot be replayed, nor an older code used after a newer one.
     """
-    stmt = (
-        update(totp_devices)
-        .where(
-            totp_devices.c.id == device_id,
-            totp_devices.c.status == "active",
-            (totp_devices.c.last_used_step.is_(None)) | (totp_devices.c.last_used_step < step),
-        )
-        .values(last_used_step=step, last_used_at=at)
+    params = {"device_id": device_id, "step": step, "at": at}
+    return tx.execute(_ADVANCE, params).rowcount == 1
+
+
+_ADVANCE = (
+    update(totp_devices)
+    .where(
+        totp_devices.c.id == bindparam("device_id"),
+        totp_devices.c.status == "active",
+        totp_devices.c.last_used_step.is_(None)
+        | (totp_devices.c.last_used_step < bindparam("step", type_=Integer)),
     )
-    return tx.execute(stmt).rowcount == 1
+    .values(last_used_step=bindparam("step"), last_used_at=bindparam("at"))
+)
+"""Built once: the hot path only binds new values (no statement building per code)."""
 
 
 def rename(tx: Tx, device_id: str, user_id: str, name: str) -> bool:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
@@ -197,17 +198,30 @@ def record_step_up(
     step-up proved one, which moves ``second_factor_at`` to ``at``. One statement, so the
     token signed from the returned row says exactly what the database holds.
     """
-    values: dict[str, Any] = {"elevated_until": until, "amr": list(amr)}
+    stmt = _STEP_UP_SECOND_FACTOR if second_factor else _STEP_UP
+    params = {"session_id": session_id, "at": at, "until": until, "amr": list(amr)}
+    row = tx.execute(stmt, params).first()
+    return None if row is None else session_of(row._mapping)
+
+
+def _step_up_statement(*, second_factor: bool) -> ReturningUpdate[Any]:
+    values: dict[str, Any] = {"elevated_until": bindparam("until"), "amr": bindparam("amr")}
     if second_factor:
-        values["second_factor_at"] = at
-    stmt = (
+        values["second_factor_at"] = bindparam("at")
+    return (
         update(sessions)
-        .where(sessions.c.id == session_id, *_live(at))
+        .where(
+            sessions.c.id == bindparam("session_id"),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > bindparam("at", type_=sessions.c.expires_at.type),
+        )
         .values(**values)
         .returning(*sessions.c)
     )
-    row = tx.execute(stmt).first()
-    return None if row is None else session_of(row._mapping)
+
+
+_STEP_UP = _step_up_statement(second_factor=False)
+_STEP_UP_SECOND_FACTOR = _step_up_statement(second_factor=True)
 
 
 def set_purpose(
