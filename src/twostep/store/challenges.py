@@ -79,7 +79,7 @@ def create(
         "user_agent": clip(user_agent, 512),
         "completed_at": None,
     }
-    tx.execute(challenges.insert().values(**values))
+    tx.execute(_INSERT, values)
     return _challenge(values)
 
 
@@ -89,6 +89,7 @@ def get(tx: Tx, challenge_id: str) -> Challenge | None:
     return None if row is None else _challenge(row._mapping)
 
 
+_INSERT = challenges.insert()
 _ATTEMPT = (
     update(challenges)
     .where(challenges.c.id == bindparam("challenge_id"), challenges.c.completed_at.is_(None))
@@ -107,16 +108,18 @@ def register_attempt(tx: Tx, challenge_id: str) -> Challenge | None:
 
 def complete(tx: Tx, challenge_id: str, at: datetime) -> bool:
     """Close the challenge: True exactly once, and only while it has not expired."""
-    stmt = (
-        update(challenges)
-        .where(
-            challenges.c.id == challenge_id,
-            challenges.c.completed_at.is_(None),
-            challenges.c.expires_at > at,
-        )
-        .values(completed_at=at)
+    return tx.execute(_COMPLETE, {"challenge_id": challenge_id, "at": at}).rowcount == 1
+
+
+_COMPLETE = (
+    update(challenges)
+    .where(
+        challenges.c.id == bindparam("challenge_id"),
+        challenges.c.completed_at.is_(None),
+        challenges.c.expires_at > bindparam("at", type_=challenges.c.expires_at.type),
     )
-    return tx.execute(stmt).rowcount == 1
+    .values(completed_at=bindparam("at"))
+)
 
 
 def delete_expired(tx: Tx, before: datetime, *, limit: int | None = None) -> int:

@@ -119,7 +119,7 @@ def create(
         "second_factor_at": second_factor_at,
         "channel": channel,
     }
-    tx.execute(sessions.insert().values(**values))
+    tx.execute(_INSERT, values)
     return session_of(values)
 
 
@@ -171,8 +171,19 @@ def rotate_refresh(
 
 def touch(tx: Tx, session_id: str, at: datetime) -> bool:
     """Record activity on a live session."""
-    stmt = update(sessions).where(sessions.c.id == session_id, *_live(at)).values(last_seen_at=at)
-    return tx.execute(stmt).rowcount == 1
+    return tx.execute(_TOUCH, {"session_id": session_id, "at": at}).rowcount == 1
+
+
+_INSERT = sessions.insert()
+_TOUCH = (
+    update(sessions)
+    .where(
+        sessions.c.id == bindparam("session_id"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > bindparam("at", type_=sessions.c.expires_at.type),
+    )
+    .values(last_seen_at=bindparam("at"))
+)
 
 
 def set_elevated_until(tx: Tx, session_id: str, until: datetime | None, at: datetime) -> bool:

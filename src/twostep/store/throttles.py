@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, literal, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, literal, not_, or_, select, update
 
 from twostep.store._sql import delete_where, insert_for
 from twostep.store.db import Tx
@@ -171,7 +171,10 @@ def get(tx: Tx, key: str) -> ThrottleState | None:
 
 def reset(tx: Tx, key: str) -> bool:
     """A success: forget the failures, the lock and the escalation."""
-    return tx.execute(throttles.delete().where(throttles.c.key == key)).rowcount == 1
+    return tx.execute(_RESET, {"key": key}).rowcount == 1
+
+
+_RESET = throttles.delete().where(throttles.c.key == bindparam("key"))
 
 
 def unlock(tx: Tx, key: str, at: datetime) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from twostep.store._sql import insert_for, new_id
@@ -105,17 +105,20 @@ def get(tx: Tx, user_id: str, *, for_update: bool = False) -> User | None:
     The lock (``SELECT … FOR UPDATE``) serialises concurrent changes to one user's factors on
     PostgreSQL; SQLite needs none, each write transaction holding the database write lock.
     """
-    stmt = select(users).where(users.c.id == user_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = tx.execute(stmt).first()
+    row = tx.execute(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"user_id": user_id}).first()
     return None if row is None else _user(row)
 
 
 def get_by_email(tx: Tx, email: str) -> User | None:
     """The account with this normalised email."""
-    row = tx.execute(select(users).where(users.c.email == email)).first()
+    row = tx.execute(_BY_EMAIL, {"email": email}).first()
     return None if row is None else _user(row)
+
+
+# Built once: every sign-in reads a user, and building a statement costs more than running it.
+_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
 
 
 def _set(tx: Tx, user_id: str, **values: Any) -> bool:
