@@ -74,6 +74,7 @@ BAD_VALUES: dict[str, str] = {
     "trusted_proxies": "127.0.0.1,nope",
     "redis_url": "localhost:6379",
     "max_body_bytes": "10",
+    "request_threads": "0",
     "login_rate_per_minute": "0",
     "account_rate_per_minute": "none",
     "metrics_token": "short",

@@ -203,6 +203,14 @@ class Settings(BaseSettings):
         description="Redis for per-address rate limits shared by every node.",
         examples=["redis://localhost:6379/0"],
     )
+    request_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Threads per worker process that run the database work of requests; "
+        "a PostgreSQL pool keeps as many connections (and 4 more for background jobs).",
+        examples=[16],
+    )
     max_body_bytes: int = Field(
         default=64 * 1024,
         ge=1024,

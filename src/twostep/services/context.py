@@ -300,7 +300,10 @@ def build_context(
     """Assemble a :class:`Context` from ``settings``; any part may be injected."""
     clock = clock or SystemClock()
     return Context(
-        db=db or Database.from_url(settings.resolved_database_url),
+        db=db
+        or Database.from_url(
+            settings.resolved_database_url, pool_size=settings.request_threads, max_overflow=4
+        ),
         settings=settings,
         clock=clock,
         keyring=keyring or load_keyring(settings),
