@@ -37,7 +37,7 @@ def join_family(ctx: Context, user: users.User, family_id: str) -> sessions.Issu
             tx, user_id=user.id, refresh_hash=sessions.refresh_hash(ctx, token), at=at,
             expires_at=at + timedelta(days=1), amr=["pwd"], family_id=family_id,
         )  # fmt: skip
-    return sessions.IssuedSession(session, token)
+    return sessions.IssuedSession(session, token, user)
 
 
 def current(ctx: Context, session_id: str) -> session_store.UserSession:

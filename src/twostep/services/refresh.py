@@ -92,7 +92,8 @@ def _rotate(
         tx, "session.refreshed", "success", at=at, origin=origin, user_id=session.user_id,
         details={"session_id": session.id, "family_id": session.family_id},
     )  # fmt: skip
-    return IssuedSession(session, token)
+    assert user is not None  # noqa: S101 - _refusal refuses a missing user
+    return IssuedSession(session, token, user)
 
 
 def _refusal(session: store.UserSession, user: users.User | None, at: datetime) -> str | None:

@@ -32,12 +32,16 @@ TOUCH_INTERVAL = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class IssuedSession:
-    """A new session and its refresh token, which is shown to the client once."""
+    """A new session, its refresh token (shown to the client once), and its user as read in
+    the transaction that opened it: the access token is signed from these two, no re-read."""
 
     session: UserSession
     refresh_token: str = field(repr=False)
+    user: users.User
 
 
+User = users.User
+"""An account as the services hand it to the web layer (which never imports the store)."""
 Principal = principals.Principal
 """The user and live session behind a request, and whether the user has 2FA on."""
 
@@ -84,7 +88,7 @@ def start(
         tx, "session.created", "success", at=at, origin=origin, user_id=user.id,
         details={"session_id": session.id, "amr": amr, "purpose": purpose},
     )  # fmt: skip
-    return IssuedSession(session, token)
+    return IssuedSession(session, token, user)
 
 
 def resolve(ctx: Context, session_id: str) -> Principal:
@@ -98,15 +102,6 @@ def resolve(ctx: Context, session_id: str) -> Principal:
     if seen is None or at - seen >= TOUCH_INTERVAL:  # at most one write per session per interval
         with ctx.db.transaction() as tx:
             store.touch(tx, session_id, at)
-    return principal
-
-
-def principal_of(ctx: Context, issued: IssuedSession) -> Principal:
-    """The principal of a session that was just opened or refreshed (to sign its token)."""
-    with ctx.db.transaction(readonly=True) as tx:
-        principal = principals.get_live(tx, issued.session.id, ctx.clock.now())
-    if principal is None:  # ended between opening the session and signing its token
-        raise Unauthenticated()
     return principal
 
 

@@ -101,14 +101,22 @@ async def get_claims(
     return state.tokens.verify(credentials.credentials)
 
 
-def get_principal(
-    state: State, claims: Annotated[AccessClaims, Depends(get_claims)]
-) -> sessions.Principal:
-    """The caller behind a valid access token whose session is still live."""
+Claims = Annotated[AccessClaims, Depends(get_claims)]
+"""A verified access token whose session is not read yet: for an ``async`` endpoint that reads
+it with :func:`principal_of` inside its one thread hand-off (the verify hot path)."""
+
+
+def principal_of(state: WebState, claims: AccessClaims) -> sessions.Principal:
+    """The caller behind verified ``claims`` whose session is still live (reads the database)."""
     principal = sessions.resolve(state.ctx, claims.sid)
     if principal.user.id != claims.sub:
         raise InvalidToken()
     return principal
+
+
+def get_principal(state: State, claims: Claims) -> sessions.Principal:
+    """The caller behind a valid access token whose session is still live."""
+    return principal_of(state, claims)
 
 
 AnyPrincipal = Annotated[sessions.Principal, Depends(get_principal)]
@@ -124,8 +132,7 @@ def get_optional_principal(
         return None
     if credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    claims = state.tokens.verify(credentials.credentials)
-    return get_principal(state, claims)
+    return principal_of(state, state.tokens.verify(credentials.credentials))
 
 
 OptionalPrincipal = Annotated[sessions.Principal | None, Depends(get_optional_principal)]

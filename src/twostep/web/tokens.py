@@ -51,28 +51,27 @@ class TokenService:
             keys = StaticKeys.from_keyring(ctx.keyring)
         self.verifier = TokenVerifier(keys, issuer=issuer, audience=audience)
 
-    def issue(self, principal: sessions.Principal) -> IssuedToken:
-        """An access token for the session of ``principal``."""
-        session = principal.session
+    def issue(self, user: sessions.User, session: sessions.UserSession) -> IssuedToken:
+        """An access token for ``session`` of ``user``, as the service just read or wrote them."""
         auth_time = session.auth_time
         if session.elevated_until is not None:  # a step-up is the latest authentication
             stepped_up = session.elevated_until - self.elevation_window
             auth_time = max(auth_time, stepped_up)
         return self.signer.issue(
-            subject=principal.user.id,
+            subject=user.id,
             session_id=session.id,
             amr=list(session.amr),
             auth_time=auth_time,
             now=self.ctx.clock.now(),
             elevated_until=session.elevated_until,
-            role=principal.user.role,
+            role=user.role,
             second_factor_time=session.second_factor_at,
             purpose=session.purpose,
         )
 
     def token_response(self, issued: sessions.IssuedSession) -> schemas.TokenResponse:
         """Access and refresh tokens for a session that was just opened or refreshed."""
-        token = self.issue(sessions.principal_of(self.ctx, issued))
+        token = self.issue(issued.user, issued.session)
         return schemas.TokenResponse(
             access_token=token.token,
             expires_in=token.expires_in,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi import APIRouter, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from twostep.services import login, refresh, reset, sessions
 from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import (
     AnyPrincipal,
-    CurrentPrincipal,
+    Claims,
     OptionalPrincipal,
     RequestOrigin,
     State,
+    principal_of,
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute, responses=EDGE_ERRORS)
@@ -63,14 +63,18 @@ def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> L
 
 
 @router.post("/login/verify")
-def verify_login(
+async def verify_login(
     body: schemas.LoginVerify, state: State, origin: RequestOrigin
 ) -> schemas.TokenResponse:
     """Complete a login challenge with an authenticator code or a backup code."""
-    issued = flows.complete_sign_in(
-        state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code
-    )
-    return state.tokens.token_response(issued)
+
+    def complete() -> schemas.TokenResponse:  # the verify hot path: one thread hand-off
+        issued = flows.complete_sign_in(
+            state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code
+        )
+        return state.tokens.token_response(issued)
+
+    return await run_in_threadpool(complete)
 
 
 @router.post("/email-code/request", status_code=status.HTTP_202_ACCEPTED)
@@ -109,23 +113,28 @@ def logout(principal: AnyPrincipal, state: State, origin: RequestOrigin) -> Resp
 
 
 @router.post("/elevate")
-def elevate(
-    body: schemas.ElevateBody, principal: CurrentPrincipal, state: State, origin: RequestOrigin
+async def elevate(
+    body: schemas.ElevateBody, claims: Claims, state: State, origin: RequestOrigin
 ) -> schemas.ElevationResponse:
     """Step up with a fresh factor: an elevated access token for sensitive operations.
 
     Accounts with 2FA send ``code`` or ``backup_code``; accounts without it, ``password``.
     """
-    granted = flows.step_up_session(
-        state, origin, principal,
-        code=body.code, backup_code=body.backup_code, password=body.password,
-    )  # fmt: skip
-    token = state.tokens.issue(replace(principal, session=granted.session))
-    return schemas.ElevationResponse(
-        access_token=token.token,
-        expires_in=granted.expires_in,
-        elevated_until=granted.elevated_until,
-    )
+
+    def step_up() -> schemas.ElevationResponse:  # the verify hot path: one thread hand-off
+        principal = principal_of(state, claims)  # a full session: the service checks it
+        granted = flows.step_up_session(
+            state, origin, principal,
+            code=body.code, backup_code=body.backup_code, password=body.password,
+        )  # fmt: skip
+        token = state.tokens.issue(principal.user, granted.session)
+        return schemas.ElevationResponse(
+            access_token=token.token,
+            expires_in=granted.expires_in,
+            elevated_until=granted.elevated_until,
+        )
+
+    return await run_in_threadpool(step_up)
 
 
 @router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
