@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -69,3 +71,20 @@ def test_the_smtp_probe_is_cached() -> None:
     assert probe() is False and probe() is False and len(calls) == 1
     now[0] = 31
     assert probe() is True and len(calls) == 2
+
+
+def test_liveness_answers_before_the_app_with_the_usual_headers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        with caplog.at_level(logging.INFO, logger="twostep.access"):
+            live = client.get("/healthz")
+        wrong_method = client.post("/healthz")
+        metrics = client.get("/metrics").text
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    assert live.headers["content-type"] == "application/json"
+    assert live.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in live.headers["content-security-policy"]
+    assert not [r for r in caplog.records if r.name == "twostep.access"]  # probes are not logged
+    assert 'route="/healthz",status="200"' not in metrics  # nor counted
+    assert wrong_method.status_code == 405  # anything but GET goes to the app as before

@@ -28,7 +28,7 @@ from twostep.web.api import account, admin, auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
 from twostep.web.docs import install_docs
-from twostep.web.health import install_health
+from twostep.web.health import Liveness, install_health
 from twostep.web.metrics import Metrics, ObserveRequests, scrape_allowed
 from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
@@ -148,4 +148,5 @@ def create_app(
     app.add_middleware(ObserveRequests, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
+    app.add_middleware(Liveness, hsts=not settings.is_development)  # outermost: probes first
     return app

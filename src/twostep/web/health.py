@@ -1,5 +1,11 @@
 """``/healthz`` (the process is up) and ``/readyz`` (what it depends on answers).
 
+``GET /healthz`` is answered by :class:`Liveness`, the outermost layer of the app, before
+routing, dependencies and the request log: a liveness probe asks whether the process serves
+at all, and load balancers ask it several times a second, so it costs next to nothing. Its
+answer carries the same security headers as every other response. Probes are neither logged
+nor counted in the request metrics.
+
 ``/readyz`` answers 503 when the database is unreachable or its schema is behind, or when a
 configured Redis (shared rate limits) does not answer: this node should get no traffic.
 An unreachable SMTP server is a *warning* only (200, listed under ``warnings``): mail is
@@ -15,13 +21,39 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twostep.config import Settings
 from twostep.mail import SMTPMailer
 from twostep.services import operations
 from twostep.services.context import Context
+from twostep.web.middleware import security_headers
 
 SMTP_PROBE_SECONDS = 30.0
+LIVE = b'{"status":"ok"}'
+
+
+class Liveness:
+    """Answer ``GET /healthz`` at once; hand every other request to the app."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(LIVE)).encode()),
+                *security_headers("/healthz", hsts=hsts),
+            ],
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/healthz" and scope["method"] == "GET":
+            await send(self.start)
+            await send({"type": "http.response.body", "body": LIVE})
+            return
+        await self.app(scope, receive, send)
 
 
 def redis_probe(url: str, *, timeout: float = 1.0) -> Callable[[], bool]:
@@ -73,7 +105,7 @@ def install_health(app: FastAPI, ctx: Context, settings: Settings) -> None:
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
-        """The process is up and serving (no I/O, so it runs on the event loop itself)."""
+        """The process is up and serving (answered by :class:`Liveness` before routing)."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])

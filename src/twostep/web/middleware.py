@@ -31,31 +31,34 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
+        extra = security_headers(scope["path"], hsts=self.hsts)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if path.startswith("/api/"):
-                    extra.append((b"cache-control", b"no-store"))
-                if self.hsts:
-                    extra.append(
-                        (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-                    )
                 headers += [(name, value) for name, value in extra if name not in present]
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers :class:`SecurityHeaders` adds to a response for ``path``."""
+    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
+    extra = [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if path.startswith("/api/"):
+        extra.append((b"cache-control", b"no-store"))
+    if hsts:
+        extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return extra
 
 
 class BodyLimit:
