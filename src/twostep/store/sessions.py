@@ -37,6 +37,7 @@ __all__ = [
     "rotate_refresh",
     "set_elevated_until",
     "set_purpose",
+    "set_sso_hash",
     "touch",
 ]
 
@@ -61,6 +62,8 @@ class UserSession:
     user_agent: str | None
     second_factor_at: datetime | None = None
     channel: str = "api"
+    sso_hash: str | None = None
+    """Keyed hash of the single-sign-on cookie's token, when the browser was given one."""
 
     def is_active(self, at: datetime) -> bool:
         """Neither revoked nor expired at ``at``."""
@@ -117,6 +120,7 @@ def create(
         "user_agent": clip(user_agent, 512),
         "second_factor_at": second_factor_at,
         "channel": channel,
+        "sso_hash": None,
     }
     tx.execute(sessions.insert().values(**values))
     return session_of(values)
@@ -208,6 +212,12 @@ def record_step_up(
     )
     row = tx.execute(stmt).first()
     return None if row is None else session_of(row._mapping)
+
+
+def set_sso_hash(tx: Tx, session_id: str, sso_hash: str, at: datetime) -> bool:
+    """Give a live session a new single-sign-on token (its hash); the previous one ends."""
+    stmt = update(sessions).where(sessions.c.id == session_id, *_live(at)).values(sso_hash=sso_hash)
+    return tx.execute(stmt).rowcount == 1
 
 
 def set_purpose(
