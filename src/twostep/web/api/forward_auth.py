@@ -39,6 +39,7 @@ UNTRUSTED = "Only a proxy listed in TWOSTEP_TRUSTED_PROXIES may ask about a forw
 ALLOWED: dict[int | str, dict[str, object]] = {
     200: {"description": "Allowed; the `Remote-*` headers name the user"}
 }
+REMOTE_HEADERS = ("remote-user", "remote-email", "remote-name", "remote-groups")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-:[]")
 
 
@@ -74,7 +75,9 @@ def _answer(
         status = 401 if nginx else 302
         return Response("Sign in first", status_code=status, headers={"location": target},
                         media_type="text/plain")  # fmt: skip
-    headers: dict[str, str] = {}
+    # Always all four, empty for a visitor on a bypass path: Caddy 2.6 copies an absent
+    # header as its placeholder text, which an app could take for a user name.
+    headers = dict.fromkeys(REMOTE_HEADERS, "")
     if verdict.principal is not None:
         user = verdict.principal.user
         headers = {
