@@ -43,6 +43,23 @@ def test_production_refuses_a_plain_http_public_url(tmp_path: Path) -> None:
         production(tmp_path, public_url="http://auth.example.test")
 
 
+def test_production_sends_the_sign_on_cookie_over_https_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="^TWOSTEP_COOKIE_SECURE: production"):
+        production(tmp_path, cookie_secure=False, cookie_domain="example.test")
+    assert not Settings(data_dir=tmp_path, cookie_secure=False).cookie_secure  # development
+
+
+def test_the_cookie_domain_must_contain_twostep(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"must contain the host .*\(auth\.other\.test\)"):
+        Settings(
+            data_dir=tmp_path, public_url="https://auth.other.test", cookie_domain="example.test"
+        )
+    for domain in ("auth.other.test", "other.test"):
+        Settings(data_dir=tmp_path, public_url="https://auth.other.test", cookie_domain=domain)
+    with pytest.raises(ConfigurationError, match="TWOSTEP_COOKIE_DOMAIN"):
+        Settings(data_dir=tmp_path, public_url="https://auth.other.test", cookie_domain="er.test")
+
+
 # One bad value per setting; every setting is either here or known to take any text.
 BAD_VALUES: dict[str, str] = {
     "env": "staging",
@@ -79,10 +96,12 @@ BAD_VALUES: dict[str, str] = {
     "account_rate_per_minute": "none",
     "metrics_token": "short",
     "audit_days": "0",
+    "cookie_domain": "https://example.com",
+    "cookie_secure": "perhaps",
 }
 ANY_TEXT = {
     "data_dir", "keyring", "token_audience", "introspection_client_id",
-    "introspection_client_secret",
+    "introspection_client_secret", "access_rules",
 }  # fmt: skip
 SECRETS = {"token_secret": "short", "metrics_token": "short", "smtp_url": "topsecret"}
 

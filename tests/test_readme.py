@@ -73,3 +73,14 @@ def test_a_stale_name_is_caught() -> None:
         "TWOSTEP_OLD_KNOB",
         "TWOSTEP_PORT",
     ]
+
+
+EXAMPLES = README.parent / "examples" / "forward-auth"
+FENCE = re.compile(r"```[a-z]*\n")
+
+
+@pytest.mark.parametrize("name", ["nginx.conf", "Caddyfile", "traefik.yml", "rules.toml", "env"])
+def test_the_proxy_configs_shown_are_the_ones_the_tests_run(name: str) -> None:
+    """The README quotes each file of ``examples/forward-auth`` whole, as the tests run it."""
+    shown = FENCE.sub("```\n", README.read_text(encoding="utf-8"))
+    assert "```\n" + (EXAMPLES / name).read_text(encoding="utf-8") + "```" in shown

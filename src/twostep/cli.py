@@ -418,6 +418,11 @@ def users_create(
     typer.echo(f"created {user.role} {user.email} ({user.id})")
 
 
+from twostep.cli_rules import rules_app  # noqa: E402 - after the commands it sits beside
+
+app.add_typer(rules_app, name="rules")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning twostep errors into one clear line."""
     try:

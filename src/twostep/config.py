@@ -230,6 +230,27 @@ class Settings(BaseSettings):
         "Unset, `/metrics` is public.",
         examples=["a-long-random-scrape-token"],
     )
+    # --- forward authentication -------------------------------------------------------
+    cookie_domain: str | None = Field(
+        default=None,
+        description="Parent domain of the single-sign-on cookie that reverse proxies send to "
+        "`/api/v1/forward-auth` (twostep at `auth.example.com`, apps at `*.example.com`); "
+        "sign-in returns only to URLs on it. Unset turns single sign-on off.",
+        examples=["example.com"],
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="`false` lets the single-sign-on cookie travel over plain http: "
+        "development only.",
+        examples=[False],
+    )
+    access_rules: Path | None = Field(
+        default=None,
+        description="TOML file of forward-auth access rules (domain, path, method, network "
+        "→ `bypass`, `one_factor`, `two_factor`, `deny`), read and checked at start; "
+        "`twostep rules check FILE`. Unset denies every proxied request.",
+        examples=["/etc/twostep/rules.toml"],
+    )
     audit_days: int = Field(
         default=365, ge=1, description="Days audit events are kept before the purge.",
         examples=[365],

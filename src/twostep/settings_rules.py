@@ -90,7 +90,22 @@ def _provider(value: str) -> None:
         raise ValueError("must be totp, dev or a dotted path such as package.module:Factory")
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_COOKIE_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+
+
+def _cookie_domain(value: str | None) -> None:
+    if value is not None and not _COOKIE_DOMAIN.fullmatch(value):
+        raise ValueError("must be a lower-case domain name such as example.com (no scheme, port)")
+
+
+def in_domain(host: str, domain: str) -> bool:
+    """``host`` is ``domain`` or one of its subdomains (both lower case)."""
+    return host == domain or host.endswith("." + domain)
+
+
 VALUE_RULES: dict[str, Callable[[Any], None]] = {
+    "cookie_domain": _cookie_domain,
     "trusted_proxies": _networks,
     "database_url": _database,
     "redis_url": _redis,
@@ -114,6 +129,7 @@ def problems(settings: Settings) -> list[tuple[str, str]]:
         or len(settings.token_secret.get_secret_value()) < MIN_TOKEN_SECRET
     ):
         found.append(("token_secret", f"HS256 tokens need {MIN_TOKEN_SECRET}+ characters"))
+    found += _single_sign_on(settings)
     metrics = settings.metrics_token
     if metrics is not None and len(metrics.get_secret_value()) < MIN_METRICS_TOKEN:
         found.append(("metrics_token", f"must be {MIN_METRICS_TOKEN}+ characters"))
@@ -140,6 +156,18 @@ def _production(settings: Settings) -> list[tuple[str, str]]:
         )
     if settings.smtp_url is None:
         found.append(("smtp_url", "is required in production (there is no outbox)"))
+    return found
+
+
+def _single_sign_on(settings: Settings) -> list[tuple[str, str]]:
+    """The cookie domain must cover twostep itself, or its cookie would never be set."""
+    found: list[tuple[str, str]] = []
+    if not settings.cookie_secure and settings.env == "production":
+        found.append(("cookie_secure", "production sends the sign-on cookie over https only"))
+    host = (urlsplit(settings.public_url).hostname or "") if settings.public_url else ""
+    domain = settings.cookie_domain
+    if domain and host and not in_domain(host, domain):
+        found.append(("cookie_domain", f"must contain the host of TWOSTEP_PUBLIC_URL ({host})"))
     return found
 
 

@@ -98,11 +98,16 @@ def resolve(ctx: Context, session_id: str) -> Principal:
         principal = principals.get_live(tx, session_id, at)
     if principal is None or not principal.user.is_active:
         raise Unauthenticated()
-    seen = principal.session.last_seen_at
-    if seen is None or at - seen >= TOUCH_INTERVAL:  # at most one write per session per interval
-        with ctx.db.transaction() as tx:
-            store.touch(tx, session_id, at)
+    touch_if_stale(ctx, principal, at)
     return principal
+
+
+def touch_if_stale(ctx: Context, principal: Principal, at: datetime) -> None:
+    """Record activity, at most one write per session per :data:`TOUCH_INTERVAL`."""
+    seen = principal.session.last_seen_at
+    if seen is None or at - seen >= TOUCH_INTERVAL:
+        with ctx.db.transaction() as tx:
+            store.touch(tx, principal.session.id, at)
 
 
 def list_active(ctx: Context, user_id: str) -> list[UserSession]:

@@ -38,6 +38,7 @@ __all__ = [
     "rotate_refresh",
     "set_elevated_until",
     "set_purpose",
+    "set_sso_hash",
     "touch",
 ]
 
@@ -62,6 +63,8 @@ class UserSession:
     user_agent: str | None
     second_factor_at: datetime | None = None
     channel: str = "api"
+    sso_hash: str | None = None
+    """Keyed hash of the single-sign-on cookie's token, when the browser was given one."""
 
     def is_active(self, at: datetime) -> bool:
         """Neither revoked nor expired at ``at``."""
@@ -118,6 +121,7 @@ def create(
         "user_agent": clip(user_agent, 512),
         "second_factor_at": second_factor_at,
         "channel": channel,
+        "sso_hash": None,
     }
     tx.execute(_INSERT, values)
     return session_of(values)
@@ -233,6 +237,12 @@ def _step_up_statement(*, second_factor: bool) -> ReturningUpdate[Any]:
 
 _STEP_UP = _step_up_statement(second_factor=False)
 _STEP_UP_SECOND_FACTOR = _step_up_statement(second_factor=True)
+
+
+def set_sso_hash(tx: Tx, session_id: str, sso_hash: str, at: datetime) -> bool:
+    """Give a live session a new single-sign-on token (its hash); the previous one ends."""
+    stmt = update(sessions).where(sessions.c.id == session_id, *_live(at)).values(sso_hash=sso_hash)
+    return tx.execute(stmt).rowcount == 1
 
 
 def set_purpose(

@@ -143,7 +143,9 @@ sessions = Table(
     Column("user_agent", USER_AGENT),
     Column("second_factor_at", UTCDateTime),
     Column("channel", String(8), nullable=False, server_default="api"),
+    Column("sso_hash", HASH),
     UniqueConstraint("refresh_hash"),
+    Index("uq_sessions_sso_hash", "sso_hash", unique=True),
     Index(None, "user_id"),
     Index(None, "family_id"),
 )

@@ -21,10 +21,11 @@ from twostep import __version__
 from twostep.config import Settings, load_settings
 from twostep.errors import Unauthenticated
 from twostep.services import maintenance
+from twostep.services.access import AccessRules, load_rules
 from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
 from twostep.web import errors, schemas
-from twostep.web.api import account, admin, auth, twofa, wellknown
+from twostep.web.api import account, admin, auth, forward_auth, twofa, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
 from twostep.web.docs import install_docs
@@ -34,6 +35,7 @@ from twostep.web.middleware import BodyLimit, SecurityHeaders
 from twostep.web.pages import install_pages
 from twostep.web.pages.admin import install_admin_pages
 from twostep.web.ratelimit import RateLimits
+from twostep.web.sso_cookie import SsoCookie
 from twostep.web.tokens import TokenService
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -95,6 +97,8 @@ def create_app(
         limits=RateLimits(settings),
         metrics=metrics,
         trusted_proxies=parse_networks(settings.trusted_proxies),
+        access_rules=load_rules(settings.access_rules) if settings.access_rules else AccessRules(),
+        sso_cookie=SsoCookie.for_settings(settings),
     )
 
     @asynccontextmanager
@@ -128,7 +132,7 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-    for module in (auth, twofa, account, admin):
+    for module in (auth, twofa, account, admin, forward_auth):
         api.include_router(module.router)
     api.include_router(wellknown.router)
     app.include_router(api)

@@ -23,6 +23,11 @@ def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
+def is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    """``address`` is one of the trusted proxies."""
+    return _trusted(address, networks)
+
+
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

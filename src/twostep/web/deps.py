@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,10 +27,12 @@ from twostep.errors import (
 )
 from twostep.security.tokens import AccessClaims
 from twostep.services import sessions
+from twostep.services.access import AccessRules
 from twostep.services.context import Channel, Context, Origin
 from twostep.web.client_ip import Network, client_ip
 from twostep.web.metrics import Metrics
 from twostep.web.ratelimit import RateLimits
+from twostep.web.sso_cookie import SsoCookie
 from twostep.web.tokens import TokenService
 
 
@@ -43,6 +45,8 @@ class WebState:
     limits: RateLimits
     metrics: Metrics
     trusted_proxies: tuple[Network, ...]
+    access_rules: AccessRules = field(default_factory=AccessRules)
+    sso_cookie: SsoCookie = field(default_factory=lambda: SsoCookie(None, secure=True))
 
     @contextmanager
     def count(self, flow: str) -> Iterator[None]:

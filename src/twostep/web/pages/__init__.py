@@ -27,6 +27,7 @@ from twostep.web.pages import (
     password_reset,
     signin,
     signup,
+    sso,
     step_up,
 )
 from twostep.web.pages.rendering import STATIC_DIR, Pages
@@ -43,6 +44,8 @@ def install_pages(app: FastAPI, state: WebState) -> Pages:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (account, signin, signup, enroll, step_up, device_actions, password_reset):
         app.include_router(module.router)
+    if settings.cookie_domain:
+        app.include_router(sso.router)
     app.include_router(signup.advice_router)
     if settings.is_development:
         app.include_router(dev.router)

@@ -34,6 +34,22 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers(settings: Settings) -> dict[str, str]:
+    """:data:`PAGE_HEADERS`, with the apps of the single-sign-on domain as form targets.
+
+    A sign-in form's answer redirects to the app the user came from, and browsers hold that
+    redirect to the form page's ``form-action``; so with ``TWOSTEP_COOKIE_DOMAIN`` set, the
+    domain and its subdomains (any port) join ``'self'`` there.
+    """
+    domain = settings.cookie_domain
+    if not domain:
+        return dict(PAGE_HEADERS)
+    scheme = "https" if settings.cookie_secure else "http"
+    sources = f"'self' {scheme}://{domain}:* {scheme}://*.{domain}:*"
+    csp = PAGE_CSP.replace("form-action 'self'", f"form-action {sources}")
+    return {**PAGE_HEADERS, "content-security-policy": csp}
+
+
 def build_environment(directories: list[Path] | None = None) -> jinja2.Environment:
     """An autoescaping environment over the shared templates (plus ``directories`` first)."""
     search = [*(directories or []), TEMPLATE_DIR]
@@ -67,6 +83,7 @@ class Pages:
     def __init__(self, settings: Settings, pepper: bytes) -> None:
         self.settings = settings
         self.cookies = CookiePolicy.for_settings(settings)
+        self.headers = page_headers(settings)
         self.csrf = Csrf(pepper, self.cookies)
         self.env = build_environment()
         self._versions = _fingerprint(STATIC_DIR)
@@ -103,7 +120,7 @@ class Pages:
                 **(values or {}),
             }
         )
-        response = HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS})
+        response = HTMLResponse(html, status_code=status, headers={**self.headers})
         for name, value in (headers or {}).items():
             response.headers[name] = value
         if fresh:

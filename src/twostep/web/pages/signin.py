@@ -19,6 +19,7 @@ from twostep.errors import (
 from twostep.services import login, sessions
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages import sso
 from twostep.web.pages.cookies import PendingChallenge
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import MaybeUser, PagesDep
@@ -45,12 +46,15 @@ EMAILED_CODE_WRONG = "That emailed code is not right, or it has expired. Check t
 def login_page(
     request: Request,
     pages: PagesDep,
+    state: State,
     principal: MaybeUser,
     next_url: NextQuery = "",
     notice_key: Annotated[str, Query(alias="notice")] = "",
     email: str = "",
+    rd: str = "",
 ) -> Response:
-    """The sign-in form (a signed-in visitor goes straight on)."""
+    """The sign-in form (a signed-in visitor goes straight on); ``rd``: an app to return to."""
+    next_url = sso.next_for(state, rd, next_url)
     if principal is not None and principal.session.purpose == "full":
         return pages.redirect(safe_next(next_url))
     values = {
@@ -251,6 +255,7 @@ def logout(
         with suppress(NotFound):  # already ended elsewhere
             sessions.revoke(state.ctx, principal, principal.session.id, origin)
     response = pages.redirect("/login?notice=signed-out")
+    state.sso_cookie.clear(response)
     pages.cookies.clear(response, pages.cookies.session)
     pages.cookies.clear(response, pages.cookies.challenge)
     pages.renew_csrf(response)

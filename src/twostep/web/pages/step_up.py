@@ -18,6 +18,7 @@ from twostep.errors import InvalidInput, TwostepError
 from twostep.services import backup_codes, refresh, sessions
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
+from twostep.web.pages import sso
 from twostep.web.pages.csrf import CsrfChecked
 from twostep.web.pages.deps import FullUser, PagesDep, session_token
 from twostep.web.pages.flow import factor_values, form_error, start_session
@@ -51,8 +52,11 @@ def step_up_page(
     principal: FullUser,
     next_url: Annotated[str, Query(alias="next")] = "",
     method: str = "totp",
+    rd: str = "",
 ) -> Response:
-    """Ask for a code (or, without 2FA, the password) before a sensitive change."""
+    """Ask for a code (or, without 2FA, the password) before a sensitive change, or before
+    an app whose access rule wants a fresh second factor (``rd``: return there after)."""
+    next_url = sso.next_for(state, rd, next_url)
     values = _step_up_values(state, principal, next_url, method)
     return pages.render(request, "step_up.html", values, principal=principal)
 
