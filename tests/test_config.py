@@ -304,3 +304,10 @@ def test_a_metrics_token_is_long_or_unset(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, metrics_token=SecretStr("s" * 15))
     assert Settings(data_dir=tmp_path, metrics_token=SecretStr("s" * 16)).metrics_token
     assert Settings(data_dir=tmp_path).metrics_token is None
+
+
+def test_request_threads_default_to_the_database(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).threads == 4  # SQLite: one writer at a time
+    postgres = "postgresql://twostep@db.example.test/twostep"
+    assert Settings(data_dir=tmp_path, database_url=postgres).threads == 16
+    assert Settings(data_dir=tmp_path, database_url=postgres, request_threads=8).threads == 8

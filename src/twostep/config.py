@@ -203,12 +203,13 @@ class Settings(BaseSettings):
         description="Redis for per-address rate limits shared by every node.",
         examples=["redis://localhost:6379/0"],
     )
-    request_threads: int = Field(
-        default=16,
+    request_threads: int | None = Field(
+        default=None,
         ge=1,
         le=256,
-        description="Threads per worker process that run the database work of requests; "
-        "a PostgreSQL pool keeps as many connections (and 4 more for background jobs).",
+        description="Threads per worker process that run the database work of requests "
+        "(default 4 on SQLite, which has one writer at a time, and 16 on PostgreSQL); a "
+        "PostgreSQL pool keeps as many connections, and 4 more for background jobs.",
         examples=[16],
     )
     max_body_bytes: int = Field(
@@ -295,6 +296,13 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def threads(self) -> int:
+        """:attr:`request_threads`, or its default for the configured database."""
+        if self.request_threads is not None:
+            return self.request_threads
+        return 4 if self.resolved_database_url.startswith("sqlite") else 16
 
     @property
     def resolved_database_url(self) -> str:

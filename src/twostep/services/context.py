@@ -302,7 +302,7 @@ def build_context(
     return Context(
         db=db
         or Database.from_url(
-            settings.resolved_database_url, pool_size=settings.request_threads, max_overflow=4
+            settings.resolved_database_url, pool_size=settings.threads, max_overflow=4
         ),
         settings=settings,
         clock=clock,

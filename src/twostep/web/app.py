@@ -105,7 +105,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Requests' database work runs in as many threads as the pool has connections: more
         # would only queue for a connection (or open and close extra ones) and fight for the GIL.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         prepare_database(settings, ctx.db)
         purger = None
         if purge_every is not None:
