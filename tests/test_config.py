@@ -78,6 +78,8 @@ BAD_VALUES: dict[str, str] = {
     "account_rate_per_minute": "none",
     "metrics_token": "short",
     "audit_days": "0",
+    "webauthn_rp_id": "other.example.test",  # not PUBLIC_URL's host nor a parent of it
+    "remember_days": "400",
 }
 ANY_TEXT = {
     "data_dir", "keyring", "token_audience", "introspection_client_id",

@@ -32,7 +32,8 @@ from twostep.services import audit, lockout
 from twostep.services.context import Context, Origin
 from twostep.store import Refusal, Tx, after_commit, backup_codes, devices, users
 
-Method = Literal["otp", "backup"]
+Method = Literal["otp", "backup", "hwk", "swk"]
+"""``hwk`` / ``swk``: a security key (:mod:`twostep.services.assertions`)."""
 
 
 @dataclass(frozen=True, slots=True)

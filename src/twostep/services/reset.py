@@ -21,10 +21,19 @@ from datetime import datetime, timedelta
 from twostep.errors import InvalidInput, ResetLinkInvalid
 from twostep.mail import EventContext, Message
 from twostep.security import keyed_hash, new_token
-from twostep.services import audit, factors, lockout, login, password_policy, sessions
+from twostep.services import (
+    audit,
+    factors,
+    lockout,
+    login,
+    password_policy,
+    remembered,
+    sessions,
+)
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
 from twostep.store import Refusal, Tx, backup_codes, devices, reset_tokens, throttles, users
+from twostep.store import webauthn as webauthn_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +205,7 @@ def _apply(
         # whatever anyone set up before the address was owned is discarded (§4.13).
         users.set_email_verified(tx, user.id, at)
         discarded = devices.delete_all_for_user(tx, user.id)
+        discarded += webauthn_store.delete_all_for_user(tx, user.id)
         backup_codes.delete_all(tx, user.id)
         audit.record(
             tx, "account.reclaimed", "info", at=at, origin=origin, user_id=user.id,
@@ -203,6 +213,7 @@ def _apply(
         )  # fmt: skip
     reset_tokens.invalidate_all(tx, user.id, at)
     sessions.revoke_all(tx, user.id, at, origin)
+    remembered.forget_all_in(tx, user.id, at, origin, reason="password_reset")
     users.bump_token_version(tx, user.id)
     password_key = lockout.password_key(email_hash(ctx.keyring.pepper, user.email))
     lockout.succeed(tx, password_key)

@@ -18,7 +18,15 @@ from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import challenges
 
-__all__ = ["Challenge", "complete", "create", "delete_expired", "get", "register_attempt"]
+__all__ = [
+    "Challenge",
+    "complete",
+    "create",
+    "delete_expired",
+    "get",
+    "open_for_session",
+    "register_attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,22 @@ def get(tx: Tx, challenge_id: str) -> Challenge | None:
     """The challenge with this id, open or not."""
     row = tx.execute(select(challenges).where(challenges.c.id == challenge_id)).first()
     return None if row is None else _challenge(row._mapping)
+
+
+def open_for_session(tx: Tx, session_id: str, purpose: str, at: datetime) -> list[Challenge]:
+    """The session's open challenges for ``purpose``, newest first (a security-key ceremony)."""
+    stmt = (
+        select(challenges)
+        .where(
+            challenges.c.session_id == session_id,
+            challenges.c.purpose == purpose,
+            challenges.c.completed_at.is_(None),
+            challenges.c.expires_at > at,
+        )
+        .order_by(challenges.c.created_at.desc(), challenges.c.id)
+        .limit(10)
+    )
+    return [_challenge(row._mapping) for row in tx.execute(stmt)]
 
 
 def register_attempt(tx: Tx, challenge_id: str) -> int | None:

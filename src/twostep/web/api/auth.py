@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from fastapi import APIRouter, Response, status
 
-from twostep.services import login, refresh, reset, sessions
+from twostep.services import login, refresh, remembered, reset, sessions
+from twostep.services import webauthn as keys
 from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import (
@@ -24,10 +25,14 @@ LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
 
 def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) -> LoginAnswer:
     if isinstance(result, login.ChallengeIssued):
+        with_key = keys.METHOD in result.methods
         return schemas.ChallengeResponse(
             challenge_id=result.challenge_id,
             methods=list(result.methods),
             expires_in=result.expires_in,
+            webauthn_options=keys.login_options(state.ctx, result.challenge_id)
+            if with_key
+            else None,
         )
     return state.tokens.token_response(result)
 
@@ -57,20 +62,33 @@ def verify_email(
 
 
 @router.post("/login")
-def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> LoginAnswer:
-    """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``."""
-    return _answer(state, flows.sign_in(state, origin, body.email, body.password))
+def sign_in(body: schemas.LoginBody, state: State, origin: RequestOrigin) -> LoginAnswer:
+    """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``.
+
+    With a valid ``device_token`` (a remembered device) the password alone completes the
+    sign-in; the session's ``amr`` then says ``remembered``, which is not a second factor.
+    """
+    answer = flows.sign_in(state, origin, body.email, body.password, body.device_token)
+    return _answer(state, answer)
 
 
 @router.post("/login/verify")
 def verify_login(
     body: schemas.LoginVerify, state: State, origin: RequestOrigin
-) -> schemas.TokenResponse:
-    """Complete a login challenge with an authenticator code or a backup code."""
+) -> schemas.VerifiedTokenResponse:
+    """Complete a login challenge with an authenticator code, a backup code or a security key.
+
+    With ``remember_device`` the answer carries a ``device_token`` for the next sign-ins.
+    """
     issued = flows.complete_sign_in(
-        state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code
-    )
-    return state.tokens.token_response(issued)
+        state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code,
+        webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
+    )  # fmt: skip
+    tokens = state.tokens.token_response(issued)
+    device_token = None
+    if body.remember_device:
+        device_token = remembered.remember(state.ctx, issued.session, origin).token
+    return schemas.VerifiedTokenResponse(**tokens.model_dump(), device_token=device_token)
 
 
 @router.post("/email-code/request", status_code=status.HTTP_202_ACCEPTED)
@@ -114,11 +132,13 @@ def elevate(
 ) -> schemas.ElevationResponse:
     """Step up with a fresh factor: an elevated access token for sensitive operations.
 
-    Accounts with 2FA send ``code`` or ``backup_code``; accounts without it, ``password``.
+    Accounts with 2FA send ``code``, ``backup_code`` or ``webauthn`` (after
+    ``/auth/elevate/options``); accounts without it, ``password``.
     """
     granted = flows.step_up_session(
         state, origin, principal,
         code=body.code, backup_code=body.backup_code, password=body.password,
+        webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
     )  # fmt: skip
     token = state.tokens.issue(replace(principal, session=granted.session))
     return schemas.ElevationResponse(
