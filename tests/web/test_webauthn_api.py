@@ -291,3 +291,27 @@ def test_removing_the_only_key_turns_two_factor_off(api: Api) -> None:
     assert gone.status_code == 204, gone.text
     me = api.get("/me", tokens["access_token"]).json()
     assert me["two_factor_enabled"] is False
+
+
+def test_a_remembered_device_skips_the_code_until_forgotten(api: Api, alice: Person) -> None:
+    started = challenge(api, alice.email)
+    verified = api.post(
+        "/auth/login/verify",
+        json={"challenge_id": started["challenge_id"], "code": api.code(alice.secret, 1),
+              "remember_device": True},
+    )  # fmt: skip
+    assert verified.status_code == 200, verified.text
+    device_token = verified.json()["device_token"]
+    login = {"email": alice.email, "password": PASSWORD, "device_token": device_token}
+    skipped = api.post("/auth/login", json=login).json()
+    assert skipped["requires_2fa"] is False
+    token = claims(skipped["access_token"])
+    assert token["amr"] == ["pwd", "remembered"] and token["acr"] == "aal1"
+    assert token.get("second_factor_time") is None and token.get("elevated_until") is None
+    (browser,) = api.get("/2fa/remembered-browsers", alice.token).json()
+    gone = api.client.delete(
+        f"/api/v1/2fa/remembered-browsers/{browser['id']}",
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+    assert gone.status_code == 204
+    assert api.post("/auth/login", json=login).json()["requires_2fa"] is True
