@@ -133,8 +133,7 @@ def test_turning_two_factor_off_forgets_every_browser(
     devices.disable_two_factor(ctx, principal, ORIGIN)
     result = password_step(ctx, token)  # no 2FA now: a plain session, never "remembered"
     assert isinstance(result, sessions.IssuedSession) and list(result.session.amr) == ["pwd"]
-    with ctx.db.transaction(readonly=True) as tx:
-        assert remembered.store.list_for_user(tx, enrolled.user.id, clock.now()) == []
+    assert remembered.list_browsers(ctx, principal) == []
     _forgotten(ctx, "two_factor_off")
 
 
