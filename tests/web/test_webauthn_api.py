@@ -315,3 +315,23 @@ def test_a_remembered_device_skips_the_code_until_forgotten(api: Api, alice: Per
     )
     assert gone.status_code == 204
     assert api.post("/auth/login", json=login).json()["requires_2fa"] is True
+
+
+def test_a_key_completes_a_password_reset(api: Api) -> None:
+    key, _ = passkey_user(api)
+    api.post("/auth/password/forgot", json={"email": "dora@example.com"})
+    token = api.mailed("dora@example.com", r"reset-password\?token=([\w\-]+)")
+    check = api.post("/auth/password/reset/check", json={"token": token}).json()
+    assert check["requires_code"] and check["methods"] == ["webauthn", "backup_code"]
+    new_password = "a brand new passphrase 2026"
+    body = {"token": token, "new_password": new_password}
+    bent = key.get(check["webauthn_options"], origin="https://evil.test")
+    refused = api.post("/auth/password/reset", json={**body, "webauthn": bent})
+    assert refused.status_code == 401 and error_code(refused) == "INVALID_CODE"
+    # The link is not spent by a refused key, but that challenge is: ask for a new one.
+    check = api.post("/auth/password/reset/check", json={"token": token}).json()
+    done = api.post(
+        "/auth/password/reset", json={**body, "webauthn": key.get(check["webauthn_options"])}
+    )
+    assert done.status_code == 200, done.text
+    assert claims(done.json()["access_token"])["amr"] == ["email", "hwk"]

@@ -52,6 +52,7 @@ from twostep.store import webauthn as store
 METHOD = "webauthn"
 REGISTER = "webauthn_reg"
 ELEVATE = "webauthn_elev"
+RESET = "webauthn_reset"
 DEFAULT_KEY_NAME = "Security key"
 KeyMethod = Literal["hwk", "swk"]
 REFUSED = "The security key's answer could not be verified. Try again."
@@ -168,8 +169,17 @@ def use_session_challenge(
     The challenge named in the client data is matched (in constant time) against the
     session's open challenges of ``purpose``; none matching is an expired ceremony.
     """
+    found = challenges.open_for_session(tx, principal.session.id, purpose, at)
+    return use_matching(tx, ctx, found, credential, at, kind)
+
+
+def use_matching(
+    tx: Tx, ctx: Context, found: list[challenges.Challenge], credential: Mapping[str, Any],
+    at: datetime, kind: str,
+) -> bytes:  # fmt: skip
+    """Use up the one of ``found`` that ``credential`` answers; its bytes, or expired."""
     answered = client_challenge(credential)
-    for challenge in challenges.open_for_session(tx, principal.session.id, purpose, at):
+    for challenge in found:
         expected = challenge_bytes(ctx, kind, challenge.id)
         if hmac.compare_digest(expected, answered) and challenges.complete(tx, challenge.id, at):
             return expected

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
@@ -25,6 +25,7 @@ __all__ = [
     "delete_expired",
     "get",
     "open_for_session",
+    "open_for_user",
     "register_attempt",
 ]
 
@@ -99,10 +100,20 @@ def get(tx: Tx, challenge_id: str) -> Challenge | None:
 
 def open_for_session(tx: Tx, session_id: str, purpose: str, at: datetime) -> list[Challenge]:
     """The session's open challenges for ``purpose``, newest first (a security-key ceremony)."""
+    return _open(tx, challenges.c.session_id == session_id, purpose, at)
+
+
+def open_for_user(tx: Tx, user_id: str, purpose: str, at: datetime) -> list[Challenge]:
+    """The user's open challenges for ``purpose`` that no session owns (a reset by key)."""
+    owned = challenges.c.session_id.is_(None)
+    return _open(tx, (challenges.c.user_id == user_id) & owned, purpose, at)
+
+
+def _open(tx: Tx, whose: ColumnElement[bool], purpose: str, at: datetime) -> list[Challenge]:
     stmt = (
         select(challenges)
         .where(
-            challenges.c.session_id == session_id,
+            whose,
             challenges.c.purpose == purpose,
             challenges.c.completed_at.is_(None),
             challenges.c.expires_at > at,

@@ -164,13 +164,15 @@ def reset_password(
     *,
     code: str | None,
     backup_code: str | None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> sessions.IssuedSession | None:
     """Set a new password with the emailed link (and a factor when the account has 2FA)."""
     _limit(state, "reset", origin, token[:64])
     with state.count("reset"):
         return reset.complete_reset(
-            state.ctx, token, new_password, origin, code=code, backup_code=backup_code
-        )
+            state.ctx, token, new_password, origin, code=code, backup_code=backup_code,
+            webauthn=webauthn,
+        )  # fmt: skip
 
 
 def change_email(

@@ -232,6 +232,9 @@ class ResetCheck(Body):
 class ResetPassword(FactorBody):
     token: OpaqueToken
     new_password: Password
+    webauthn: WebAuthnCredential | None = Field(
+        default=None, description="A security key's answer to the check's `webauthn_options`."
+    )
 
 
 class SetupBody(Body):
@@ -349,6 +352,11 @@ class Verified(BaseModel):
 class ResetInfoResponse(BaseModel):
     requires_code: bool
     methods: list[str]
+    webauthn_options: dict[str, Any] | None = Field(
+        default=None,
+        description="With `webauthn` among `methods`: request options for a security key "
+        "(a single-use challenge for this reset).",
+    )
 
 
 class SetupResponse(BaseModel):

@@ -158,13 +158,22 @@ def forgot_password(
 
 
 @router.post("/password/reset/check")
-def reset_info(body: schemas.ResetCheck, state: State) -> schemas.ResetInfoResponse:
+def reset_info(
+    body: schemas.ResetCheck, state: State, origin: RequestOrigin
+) -> schemas.ResetInfoResponse:
     """Whether completing this reset needs an authenticator or backup code.
 
     A POST, so the token never sits in a URL that proxies and access logs record.
     """
     info = reset.reset_status(state.ctx, body.token)
-    return schemas.ResetInfoResponse(requires_code=info.requires_code, methods=list(info.methods))
+    ceremony = None
+    if keys.METHOD in info.methods:
+        ceremony = reset.key_options(state.ctx, body.token, origin)
+    return schemas.ResetInfoResponse(
+        requires_code=info.requires_code,
+        methods=list(info.methods),
+        webauthn_options=ceremony.options if ceremony is not None else None,
+    )
 
 
 @router.post(
@@ -188,6 +197,7 @@ def reset_password(
     issued = flows.reset_password(
         state, origin, body.token, body.new_password,
         code=body.code, backup_code=body.backup_code,
+        webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
     )  # fmt: skip
     if issued is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
