@@ -96,7 +96,7 @@ def complete_sign_in(
 
 def limit_passkey_options(state: WebState, origin: Origin) -> None:
     """Passkey challenges are rows: their creation is counted per address like a sign-in."""
-    _limit(state, "login", origin, "passkey")
+    _limit(state, "passkey-options", origin, "passkey")
 
 
 def sign_in_with_passkey(

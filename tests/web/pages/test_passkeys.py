@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.security_key import SoftKey
-from tests.web.pages.conftest import BACKUP, Site
+from tests.web.pages.conftest import BACKUP, Site, SiteFactory
 
 RP_ID, ORIGIN = "auth.example.test", "https://auth.example.test"
 OPTIONS = re.compile(r"data-options='([^']+)'")
@@ -88,3 +88,23 @@ def test_a_broken_answer_is_a_form_error(site: Site, path: str, credential: str)
     reply = site.submit(path, {"credential": credential, "challenge_id": "x"}, form_page="/login")
     assert reply.status_code < 500, reply.text
     assert reply.status_code in (303, 400, 401, 422), reply.text
+
+
+def test_an_enrolment_only_session_may_add_a_key_as_its_first_factor(
+    make_site: SiteFactory,
+) -> None:
+    site = make_site(mfa="required")
+    site.register()
+    assert site.login().headers["location"].startswith("/enroll")
+    site.verify()
+    assert "/account/security-keys/new" in site.client.get("/enroll").text
+    page = site.client.get("/account/security-keys/new")
+    assert page.status_code == 200, page.text
+    key = SoftKey(RP_ID, ORIGIN)
+    done = site.submit(
+        "/account/security-keys",
+        {"credential": json.dumps(key.create(options_on(page)))},
+        form_page="/enroll",
+    )
+    assert done.status_code == 200 and len(BACKUP.findall(done.text)) == 10, done.text
+    assert site.get("/account").status_code == 200  # a full session now

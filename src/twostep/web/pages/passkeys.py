@@ -29,7 +29,7 @@ from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import signin, step_up
 from twostep.web.pages.account import render_account
 from twostep.web.pages.csrf import CsrfChecked
-from twostep.web.pages.deps import FullUser, PagesDep, session_token, step_up_first
+from twostep.web.pages.deps import FullUser, PagesDep, SignedIn, session_token, step_up_first
 from twostep.web.pages.enroll import backup_codes_page
 from twostep.web.pages.flow import finish_sign_in, form_error, start_session
 from twostep.web.pages.remember import remember_if_asked
@@ -137,9 +137,12 @@ def _new_key_values(
 
 @router.get("/account/security-keys/new")
 def new_key_page(
-    request: Request, pages: PagesDep, state: State, origin: RequestOrigin, principal: FullUser
+    request: Request, pages: PagesDep, state: State, origin: RequestOrigin, principal: SignedIn
 ) -> Response:
-    """Add a security key or passkey (after a step-up when the account has a factor)."""
+    """Add a security key or passkey (after a step-up when the account has a factor).
+
+    A session limited to enrolment may come here too: a key is a first factor like an app.
+    """
     if principal.two_factor:
         step_up_first(request, state, principal)
     values = _new_key_values(state, principal, origin)
@@ -153,7 +156,7 @@ def add_key(
     pages: PagesDep,
     state: State,
     origin: RequestOrigin,
-    principal: FullUser,
+    principal: SignedIn,
     name: TextField = "",
     credential: TextField = "",
 ) -> Response:

@@ -100,6 +100,24 @@
     form.submit();
   };
 
+  /* Conditional UI: the browser offers this site's passkeys in the email field's autofill.
+     A pending conditional request is aborted before any button starts its own ceremony. */
+  let conditional = null;
+  const offerInAutofill = async (form) => {
+    const available = PublicKeyCredential.isConditionalMediationAvailable;
+    if (!available || !(await available.call(PublicKeyCredential))) return;
+    conditional = new AbortController();
+    const started = await passkeyOptions();
+    const credential = await navigator.credentials.get({
+      publicKey: requestOptions(started.options),
+      mediation: "conditional",
+      signal: conditional.signal,
+    });
+    form.elements.challenge_id.value = started.challenge_id;
+    form.elements.credential.value = JSON.stringify(asJSON(credential));
+    form.submit();
+  };
+
   for (const form of document.querySelectorAll("form[data-webauthn]")) {
     form.hidden = false;
     const button = form.querySelector("button[data-webauthn-start]");
@@ -107,7 +125,11 @@
     button.addEventListener("click", () => {
       if (!form.reportValidity()) return;
       button.disabled = true;
+      if (conditional) conditional.abort();
       run(form).catch((error) => fail(form, error));
     });
+    if (form.dataset.webauthn === "passkey" && form.hasAttribute("data-autofill")) {
+      offerInAutofill(form).catch(() => {}); /* aborted, or no passkey chosen: nothing to say */
+    }
   }
 })();
