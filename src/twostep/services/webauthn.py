@@ -138,13 +138,19 @@ def assertion_options(
 
 def login_options(ctx: Context, challenge_id: str) -> dict[str, Any] | None:
     """The options for answering a live login challenge with a key; ``None`` without keys."""
+    return login_choices(ctx, challenge_id)[1]
+
+
+def login_choices(ctx: Context, challenge_id: str) -> tuple[tuple[str, ...], dict[str, Any] | None]:
+    """A live login challenge's methods, and the key options when ``webauthn`` is one."""
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
         challenge = challenges.get(tx, challenge_id)
         if challenge is None or challenge.purpose != "login" or not challenge.is_open(at):
-            return None
+            return (), None
         found = store.list_for_user(tx, challenge.user_id)
-    return assertion_options(ctx, "login", challenge_id, found) if found else None
+    options = assertion_options(ctx, "login", challenge_id, found) if found else None
+    return challenge.methods, options
 
 
 def session_challenge(

@@ -108,3 +108,14 @@ def test_an_enrolment_only_session_may_add_a_key_as_its_first_factor(
     )
     assert done.status_code == 200 and len(BACKUP.findall(done.text)) == 10, done.text
     assert site.get("/account").status_code == 200  # a full session now
+
+
+def test_a_key_only_account_is_not_asked_for_an_app_code(site: Site) -> None:
+    with_a_key(site)
+    site.client.cookies.clear()
+    site.login()
+    page = site.client.get("/login/2fa")
+    assert "Use your security key or passkey to finish" in page.text
+    assert 'name="code"' not in page.text and "Use a backup code instead" in page.text
+    backup = site.client.get("/login/2fa?method=backup")
+    assert 'name="backup_code"' in backup.text and "Use your security key instead" in backup.text

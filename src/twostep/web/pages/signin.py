@@ -112,9 +112,11 @@ def two_factor_values(
 ) -> dict[str, object]:
     remaining = pending.expires_at - int(state.ctx.clock.now().timestamp())
     use_backup = method == "backup" and pending.backup_allowed
+    methods, key_options = keys.login_choices(state.ctx, pending.challenge_id)
     return {
         "method": "backup" if use_backup else "totp",
-        "webauthn_options": keys.login_options(state.ctx, pending.challenge_id),
+        "webauthn_options": key_options,
+        "has_app": "totp" in methods or not methods,
         "remember_days": state.ctx.settings.remember_days,
         "backup_allowed": pending.backup_allowed,
         "remaining": max(0, remaining),
