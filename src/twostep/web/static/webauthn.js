@@ -8,6 +8,8 @@
   "use strict";
 
   if (!window.PublicKeyCredential || !navigator.credentials) return;
+  /* An IP address can be no relying party id: keys cannot work here, so offer none. */
+  if (/^[\d.]+$|^\[/.test(window.location.hostname)) return;
 
   const toBytes = (text) => {
     const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
