@@ -98,6 +98,8 @@ BAD_VALUES: dict[str, str] = {
     "audit_days": "0",
     "cookie_domain": "https://example.com",
     "cookie_secure": "perhaps",
+    "webauthn_rp_id": "other.example.test",  # not PUBLIC_URL's host nor a parent of it
+    "remember_days": "400",
 }
 ANY_TEXT = {
     "data_dir", "keyring", "token_audience", "introspection_client_id",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -172,6 +173,21 @@ class Settings(BaseSettings):
     challenge_seconds: int = Field(
         default=300, ge=30, le=3600, description="Lifetime of a sign-in challenge.", examples=[300]
     )
+    webauthn_rp_id: str | None = Field(
+        default=None,
+        description="WebAuthn relying party id for security keys and passkeys; unset means "
+        "the host of `PUBLIC_URL`. A parent domain of that host keeps keys working across "
+        "subdomains.",
+        examples=["example.com"],
+    )
+    remember_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description='How long "don\'t ask for a code on this browser" lasts; `0` turns '
+        "the option off.",
+        examples=[30],
+    )
     challenge_attempts: int = Field(
         default=5, ge=1, le=20, description="Codes tried on one challenge.", examples=[5]
     )
@@ -292,6 +308,11 @@ class Settings(BaseSettings):
     def token_issuer(self) -> str:
         """The ``iss`` of every access token: the public origin of this service."""
         return self.public_url.rstrip("/")
+
+    @property
+    def webauthn_rp_id_or_host(self) -> str:
+        """The WebAuthn relying party id: ``WEBAUTHN_RP_ID``, else the host of ``PUBLIC_URL``."""
+        return self.webauthn_rp_id or (urlsplit(self.public_url).hostname or "localhost")
 
     @property
     def is_development(self) -> bool:

@@ -133,6 +133,12 @@ def problems(settings: Settings) -> list[tuple[str, str]]:
     metrics = settings.metrics_token
     if metrics is not None and len(metrics.get_secret_value()) < MIN_METRICS_TOKEN:
         found.append(("metrics_token", f"must be {MIN_METRICS_TOKEN}+ characters"))
+    rp_id = settings.webauthn_rp_id
+    if rp_id is not None:
+        host = (urlsplit(settings.public_url).hostname or "") if settings.public_url else ""
+        host = (host or settings.host).lower()
+        if rp_id.lower() != host and not host.endswith("." + rp_id.lower()):
+            found.append(("webauthn_rp_id", "must be the host of PUBLIC_URL or a parent domain"))
     if settings.smtp_url is not None:
         try:
             parse_smtp_url(settings.smtp_url.get_secret_value())

@@ -63,6 +63,18 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    yield from serve(tmp_path, "127.0.0.1")
+
+
+@pytest.fixture
+def localhost_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """The server reached as ``http://localhost:PORT``: a secure context for WebAuthn (an IP
+    address can be no relying party id), so security keys and passkeys work over http."""
+    yield from serve(tmp_path, "localhost")
+
+
+def serve(tmp_path: Path, host_name: str) -> Iterator[LiveServer]:
+    """Run a server on a free loopback port, published as ``http://{host_name}:PORT``."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -70,7 +82,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     settings = Settings(
         env="development",
         data_dir=tmp_path / "data",
-        public_url=f"http://127.0.0.1:{port}",
+        public_url=f"http://{host_name}:{port}",
         login_rate_per_minute=10_000,
         account_rate_per_minute=10_000,
         email_code_cooldown_seconds=0,
@@ -90,7 +102,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     wait_for(started, timeout=20, failure="the twostep server did not start", interval=0.02)
     try:
         outbox = Outbox(settings.data_dir / "outbox", SystemClock())
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, outbox)
+        yield LiveServer(f"http://{host_name}:{port}", settings, outbox)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -66,7 +66,7 @@ def targets(ctx: Context, user: users.User, service: Service, count: int) -> lis
 
 def attempt(ctx: Context, service: Service, factor: Factor, code: str) -> Callable[[str], None]:
     """The call each thread makes on its own target id."""
-    factor_kw = {"code": code} if factor == "totp" else {"backup_code": code}
+    factor_kw: dict[str, Any] = {"code": code} if factor == "totp" else {"backup_code": code}
 
     def call(target: str) -> None:
         if service == "elevate":

@@ -38,7 +38,7 @@ def test_list_shows_every_device_without_its_secret(
     assert listed[0].confirmed_at is not None and listed[0].last_used_at is not None
     assert listed[1].confirmed_at is None
     fields = {f.name for f in dataclasses.fields(devices.DeviceInfo)}
-    assert fields == {"id", "name", "status", "created_at", "confirmed_at", "last_used_at"}
+    assert fields == {"id", "name", "status", "created_at", "confirmed_at", "last_used_at", "kind"}
     assert pending.secret not in repr(listed)
 
 

@@ -22,10 +22,12 @@ from twostep.store import (
     challenges,
     email_codes,
     refresh_tokens,
+    remembered,
     reset_tokens,
     sessions,
     throttles,
     users,
+    webauthn,
 )
 from twostep.store.tables import (
     audit_events,
@@ -86,10 +88,16 @@ def test_rows_past_their_time_go_and_live_rows_stay(
         # Expired, but within the grace hour: a late request still meets "expired".
         reset_tokens.create(tx, user_id=user_id, token_hash=_hash(), at=now - DAY,
                             expires_at=now - timedelta(minutes=5))  # fmt: skip
+        for expires in (now - 2 * DAY, now + DAY):
+            webauthn.create_passkey_challenge(tx, at=now - 3 * DAY, expires_at=expires)
+            remembered.create(tx, user_id=user_id, token_hash=_hash(), user_agent=None,
+                              at=now - 3 * DAY, expires_at=expires)  # fmt: skip
     report = maintenance.purge(ctx)
     assert report.deleted == {
         "challenges": 2,
+        "passkey_challenges": 1,
         "email_codes": 1,
+        "remembered_browsers": 1,
         "reset_tokens": 1,
         "sessions": 1,
         "throttles": 2,

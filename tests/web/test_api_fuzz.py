@@ -96,6 +96,7 @@ def _ids(cast: Cast, who: Person) -> dict[str, list[str]]:
         "device_id": [who.device_id, cast.target.device_id],
         "session_id": [who.session_id, cast.target.session_id],
         "user_id": [cast.target.id, who.id, cast.user.id],
+        "browser_id": ["00000000-0000-4000-8000-000000000000"],  # none is remembered here
     }
 
 

@@ -28,7 +28,14 @@ from typing import NoReturn
 
 from twostep.errors import InvalidCode, InvalidInput, TooManyAttempts
 from twostep.mail import EventContext, Message
-from twostep.services import audit, email_codes, lockout, password_policy, sessions
+from twostep.services import (
+    audit,
+    email_codes,
+    lockout,
+    password_policy,
+    remembered,
+    sessions,
+)
 from twostep.services.context import Context, Origin
 from twostep.services.email_codes import CHANGE_EMAIL, VERIFY_LINK, EmailVerified
 from twostep.services.identity import email_hash, normalize_email
@@ -221,6 +228,7 @@ def change_password(
         users.set_password_hash(tx, user.id, new_hash)
         reset_tokens.invalidate_all(tx, user.id, at)
         sessions.revoke_all(tx, user.id, at, origin, keep=principal.session.id)
+        remembered.forget_all_in(tx, user.id, at, origin, reason="password_changed")
         audit.record(tx, "password.changed", "success", at=at, origin=origin, user_id=user.id)
     ctx.send(ctx.messages.password_changed(user.email, event=_event(at, origin)))
 

@@ -26,14 +26,15 @@ from typing import Generic, TypeVar
 
 from twostep.errors import Forbidden, InvalidInput, NotFound
 from twostep.mail import EventContext
-from twostep.services import audit, lockout, sessions
+from twostep.services import audit, lockout, remembered, sessions
 from twostep.services.backup_codes import BackupStatus
 from twostep.services.context import Context, Origin
-from twostep.services.devices import DeviceInfo, lock_user
+from twostep.services.devices import DeviceInfo, all_factors, lock_user
 from twostep.services.identity import email_hash
 from twostep.store import Tx, backup_codes, devices, throttles, user_listing, users
 from twostep.store import audit as audit_store
 from twostep.store import sessions as session_store
+from twostep.store import webauthn as webauthn_store
 
 T = TypeVar("T")
 TwoFactorFilter = user_listing.TwoFactorFilter
@@ -177,7 +178,7 @@ def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDe
         user = users.get(tx, user_id)
         if user is None:
             raise NotFound("No such account.")
-        found = devices.list_for_user(tx, user_id)
+        found = all_factors(tx, user_id)  # apps and security keys
         backup = backup_codes.status(tx, user_id)
         live = session_store.list_active_for_user(tx, user_id, at)
         events = audit_store.query(tx, user_id=user_id, limit=RECENT_EVENTS)
@@ -190,7 +191,7 @@ def user_detail(ctx: Context, admin: sessions.Principal, user_id: str) -> UserDe
     )  # fmt: skip
     return UserDetail(
         account=account,
-        devices=[DeviceInfo.of(device) for device in found],
+        devices=found,
         backup=backup,
         sessions=[SessionInfo.of(s) for s in live],
         recent_events=events,
@@ -244,6 +245,8 @@ def reset_two_factor(ctx: Context, admin: sessions.Principal, user_id: str, orig
     with ctx.db.transaction() as tx:
         user = _target(tx, user_id)
         removed = devices.delete_all_for_user(tx, user_id)
+        removed += webauthn_store.delete_all_for_user(tx, user_id)  # security keys too
+        remembered.forget_all_in(tx, user_id, at, origin, reason="admin_reset")
         dropped = backup_codes.delete_all(tx, user_id)
         users.set_two_factor_reset(tx, user_id, at)  # the next sign-in leads to enrolment
         throttles.unlock(tx, lockout.otp_key(user_id), at)

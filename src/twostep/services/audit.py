@@ -32,6 +32,9 @@ EVENT_NAMES: Mapping[str, str] = {
     "admin.user_activated": "Admin: account turned on",
     "admin.user_deactivated": "Admin: account turned off",
     "backup_codes.regenerated": "New backup codes made",
+    "browser.forgotten": "Remembered browser forgotten",
+    "browser.forgotten_all": "Remembered browsers forgotten",
+    "browser.remembered": "Browser remembered: no code asked there",
     "device.confirm": "Authenticator app added",
     "device.enroll_started": "Authenticator setup started",
     "device.removed": "Authenticator app removed",
@@ -49,6 +52,7 @@ EVENT_NAMES: Mapping[str, str] = {
     "login.challenge": "Sign-in: code asked for",
     "login.email_code": "Sign-in: email code",
     "login.factor": "Sign-in: second factor",
+    "login.passkey": "Sign-in: passkey",
     "login.password": "Sign-in: password",
     "password.changed": "Password changed",
     "password.confirm": "Step-up: password",
@@ -64,6 +68,8 @@ EVENT_NAMES: Mapping[str, str] = {
     "session.revoked_all": "Every session signed out",
     "two_factor.disabled": "Two-step verification turned off",
     "user.created": "Account created by an operator",
+    "webauthn.counter": "Security key refused: its counter went backwards",
+    "webauthn.registered": "Security key added",
 }
 """Audit event names in people's words: one table for the admin console and the user's list."""
 

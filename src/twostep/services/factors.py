@@ -35,7 +35,8 @@ from twostep.services import audit, lockout
 from twostep.services.context import Context, Origin
 from twostep.store import Refusal, Tx, after_commit, backup_codes, devices, factor_state, users
 
-Method = Literal["otp", "backup"]
+Method = Literal["otp", "backup", "hwk", "swk"]
+"""``hwk`` / ``swk``: a security key (:mod:`twostep.services.assertions`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ def check(
     found: Proof | str = "wrong"
     if code is not None:
         found = _try_code(tx, ctx, state.devices, code, at)
-    if backup_code is not None and state.devices:  # backup codes die with the last device
+    if backup_code is not None:
         found = _try_backup(tx, ctx, user.id, backup_code, at) or "wrong"
     if isinstance(found, Proof):
         proof = found

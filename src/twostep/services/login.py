@@ -17,11 +17,20 @@ challenges, and completing the password step never resets it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from twostep.errors import ChallengeExpired, InvalidCredentials, TooManyAttempts, TwostepError
-from twostep.services import audit, factors, lockout, sessions
+from twostep.errors import (
+    ChallengeExpired,
+    InvalidCredentials,
+    InvalidInput,
+    TooManyAttempts,
+    TwostepError,
+)
+from twostep.services import assertions, audit, factors, lockout, remembered, sessions
+from twostep.services import webauthn as keys
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
 from twostep.store import Refusal, Tx, backup_codes, challenges, devices, users
@@ -42,8 +51,13 @@ class ChallengeIssued:
 LoginResult = sessions.IssuedSession | ChallengeIssued
 
 
-def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResult:
-    """The password step: a session, or a challenge when the account has 2FA."""
+def login(
+    ctx: Context, email: str, password: str, origin: Origin, *, device_token: str | None = None
+) -> LoginResult:
+    """The password step: a session, or a challenge when the account has 2FA.
+
+    ``device_token`` is a remembered browser's token (:mod:`twostep.services.remembered`).
+    """
     try:
         normalized = normalize_email(email)
     except TwostepError:
@@ -82,7 +96,9 @@ def login(ctx: Context, email: str, password: str, origin: Origin) -> LoginResul
             if new_hash is not None:
                 users.set_password_hash(tx, user.id, new_hash)
             audit.record(tx, "login.password", "success", at=at, origin=origin, user_id=user.id)
-            result = after_first_factor(tx, ctx, user, origin, amr=["pwd"])
+            result = after_first_factor(
+                tx, ctx, user, origin, amr=["pwd"], device_token=device_token
+            )
     if result is None:
         raise attempt.refusal(at) if attempt.is_last else InvalidCredentials()
     return result
@@ -98,18 +114,29 @@ def must_enroll(ctx: Context, user: users.User) -> bool:
 
 
 def after_first_factor(
-    tx: Tx, ctx: Context, user: users.User, origin: Origin, *, amr: list[str]
+    tx: Tx,
+    ctx: Context,
+    user: users.User,
+    origin: Origin,
+    *,
+    amr: list[str],
+    device_token: str | None = None,
 ) -> LoginResult:
     """After a first factor (password, or an emailed sign-in code): a session or a challenge.
 
     ``amr`` names that first factor; it is carried into the session, or into the challenge
-    and from there into the session the challenge completes with.
+    and from there into the session the challenge completes with. A live remembered
+    browser's ``device_token`` skips the challenge; the session's ``amr`` then says
+    ``remembered``, which proves no second factor.
     """
     at = ctx.clock.now()
     if devices.count_active(tx, user.id) == 0:
         purpose = "enroll" if must_enroll(ctx, user) else "full"
         return sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin, purpose=purpose)
-    methods = [METHOD_TOTP]
+    if device_token is not None and remembered.honour(tx, ctx, user.id, device_token, at):
+        amr = [*amr, remembered.AMR]
+        return sessions.start(tx, ctx, user, amr=amr, at=at, origin=origin)
+    methods = keys.factor_methods(tx, user.id)  # totp and/or webauthn
     if backup_codes.status(tx, user.id).remaining:
         methods.append(METHOD_BACKUP)
     challenge = challenges.create(
@@ -137,9 +164,13 @@ def complete(
     *,
     code: str | None = None,
     backup_code: str | None = None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> sessions.IssuedSession:
-    """Finish a login challenge with a TOTP code or a backup code; a full session."""
-    factors.require_one(code, backup_code)
+    """Finish a login challenge with a TOTP code, a backup code or a key; a full session."""
+    if webauthn is None:
+        factors.require_one(code, backup_code)
+    elif code is not None or backup_code is not None:
+        raise InvalidInput("code", "Send one of a code, a backup code or a security key.")
     at = ctx.clock.now()
     with ctx.db.transaction() as tx:
         challenge = challenges.register_attempt(tx, challenge_id)  # counted with the read
@@ -157,10 +188,16 @@ def complete(
             if locked:  # a lock is the truth to tell, not an expired sign-in (§4.3)
                 raise Refusal(TooManyAttempts(locked, lockout.LOCKED, locked=True))
             raise Refusal(ChallengeExpired("Too many tries for this sign-in. Please start again."))
-        proof = factors.check(
-            tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
-            purpose="login",
-        )  # fmt: skip
+        if webauthn is not None:  # a security key answers the login's own challenge
+            proof = assertions.check(
+                tx, ctx, user, webauthn, at=at, origin=origin, purpose="login",
+                expected_challenge=keys.challenge_bytes(ctx, "login", challenge.id),
+            )  # fmt: skip
+        else:
+            proof = factors.check(
+                tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+                purpose="login",
+            )  # fmt: skip
         if not challenges.complete(tx, challenge.id, at):
             raise ChallengeExpired()
         issued = sessions.start(

@@ -33,9 +33,11 @@ from twostep.store import (
     challenges,
     devices,
     email_codes,
+    remembered,
     reset_tokens,
     sessions,
     throttles,
+    webauthn,
 )
 
 log = logging.getLogger("twostep.maintenance")
@@ -69,7 +71,9 @@ def _plan(ctx: Context, now: datetime) -> list[tuple[str, Purge, datetime]]:
     expired = now - GRACE
     return [
         ("challenges", challenges.delete_expired, expired),
+        ("passkey_challenges", webauthn.delete_expired_passkey_challenges, expired),
         ("email_codes", email_codes.delete_expired, expired),
+        ("remembered_browsers", remembered.delete_expired, expired),
         ("reset_tokens", reset_tokens.delete_expired, expired),
         ("sessions", sessions.delete_expired, expired),
         ("throttles", throttles.delete_stale, now - THROTTLE_IDLE),

@@ -15,16 +15,38 @@ bombing); the earlier link keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from twostep.errors import InvalidInput, ResetLinkInvalid
 from twostep.mail import EventContext, Message
 from twostep.security import keyed_hash, new_token
-from twostep.services import audit, factors, lockout, login, password_policy, sessions
+from twostep.services import (
+    assertions,
+    audit,
+    factors,
+    lockout,
+    login,
+    password_policy,
+    remembered,
+    sessions,
+)
+from twostep.services import webauthn as keys
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash, normalize_email
-from twostep.store import Refusal, Tx, backup_codes, devices, reset_tokens, throttles, users
+from twostep.store import (
+    Refusal,
+    Tx,
+    backup_codes,
+    challenges,
+    devices,
+    reset_tokens,
+    throttles,
+    users,
+)
+from twostep.store import webauthn as key_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +121,47 @@ def reset_status(ctx: Context, token: str) -> ResetInfo:
         return _info(tx, user)
 
 
+def key_options(ctx: Context, token: str, origin: Origin) -> keys.Ceremony | None:
+    """Options for answering a reset with a security key (``None`` without a key).
+
+    The challenge belongs to the token's owner, not to a session (there is none yet); it
+    is used up by the reset's first answer, right or wrong.
+    """
+    at = ctx.clock.now()
+    with ctx.db.transaction() as tx:
+        user = _token_owner(tx, ctx, token, at)
+        found = key_store.list_for_user(tx, user.id) if user is not None else []
+        if user is None or not found or not _factor_protected(tx, user):
+            return None
+        challenge = challenges.create(
+            tx, user_id=user.id, purpose=keys.RESET, methods=[keys.METHOD], at=at,
+            expires_at=at + timedelta(seconds=ctx.settings.challenge_seconds),
+            ip=origin.ip, user_agent=origin.user_agent,
+        )  # fmt: skip
+    return keys.Ceremony(challenge.id, keys.assertion_options(ctx, "reset", challenge.id, found))
+
+
+def _check_factor(
+    tx: Tx, ctx: Context, user: users.User, code: str | None, backup_code: str | None,
+    webauthn: Mapping[str, Any] | None, at: datetime, origin: Origin,
+) -> str:  # fmt: skip
+    """The method of the factor a reset proved (a code, a backup code or a key)."""
+    if webauthn is None:
+        return factors.check(
+            tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+            purpose="reset",
+        ).method  # fmt: skip
+    if code is not None or backup_code is not None:
+        raise InvalidInput("code", "Send one of a code, a backup code or a security key.")
+    found = challenges.open_for_user(tx, user.id, keys.RESET, at)
+    expected = keys.use_matching(tx, ctx, found, webauthn, at, "reset")
+    proof = assertions.check(
+        tx, ctx, user, webauthn, expected_challenge=expected, at=at, origin=origin,
+        purpose="reset",
+    )  # fmt: skip
+    return proof.method
+
+
 def _token_owner(tx: Tx, ctx: Context, token: str, at: datetime) -> users.User | None:
     stored = reset_tokens.get_valid(tx, token_hash(ctx, token), at) if token.strip() else None
     user = users.get(tx, stored.user_id) if stored is not None else None
@@ -109,7 +172,7 @@ def _info(tx: Tx, user: users.User) -> ResetInfo:
     if not _factor_protected(tx, user):
         return ResetInfo(requires_code=False, methods=())
     user_id = user.id
-    methods = [login.METHOD_TOTP]
+    methods = keys.factor_methods(tx, user_id)  # totp and/or webauthn
     if backup_codes.status(tx, user_id).remaining:
         methods.append(login.METHOD_BACKUP)
     return ResetInfo(requires_code=True, methods=tuple(methods))
@@ -123,8 +186,11 @@ def complete_reset(
     *,
     code: str | None = None,
     backup_code: str | None = None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> sessions.IssuedSession | None:
     """Set a new password with the emailed token (and a factor when the account has 2FA).
+
+    ``webauthn`` is a security key's answer to :func:`key_options` (instead of a code).
 
     Order: token → factor present → policy → hash (no transaction open) → factor check →
     consume the token. A refused factor commits its failure count but not the token, so the
@@ -142,7 +208,7 @@ def complete_reset(
     if user is None or info is None:
         _record(ctx, "failure", None, origin, reason="invalid_token")
         raise ResetLinkInvalid()
-    if info.requires_code and code is None and backup_code is None:
+    if info.requires_code and code is None and backup_code is None and webauthn is None:
         _record(ctx, "denied", user.id, origin, reason="factor_missing")
         raise InvalidInput("code", "Enter a code from your authenticator app or a backup code.")
     password_policy.check(new_password, email=user.email)
@@ -154,13 +220,10 @@ def complete_reset(
         with ctx.db.transaction() as tx:
             method = "none"
             if _factor_protected(tx, user):
-                if code is None and backup_code is None:  # a device was added meanwhile
+                if code is None and backup_code is None and webauthn is None:  # added meanwhile
                     raise InvalidInput("code", "Enter a code from your authenticator app.")
                 try:
-                    method = factors.check(
-                        tx, ctx, user, code=code, backup_code=backup_code, at=at,
-                        origin=origin, purpose="reset",
-                    ).method  # fmt: skip
+                    method = _check_factor(tx, ctx, user, code, backup_code, webauthn, at, origin)
                 except Refusal as refusal:  # the token stays unspent: the owner can retry
                     audit.record(
                         tx, "password.reset", "failure", at=at, origin=origin, user_id=user.id,
@@ -196,6 +259,7 @@ def _apply(
         # whatever anyone set up before the address was owned is discarded (§4.13).
         users.set_email_verified(tx, user.id, at)
         discarded = devices.delete_all_for_user(tx, user.id)
+        discarded += key_store.delete_all_for_user(tx, user.id)
         backup_codes.delete_all(tx, user.id)
         audit.record(
             tx, "account.reclaimed", "info", at=at, origin=origin, user_id=user.id,
@@ -203,6 +267,7 @@ def _apply(
         )  # fmt: skip
     reset_tokens.invalidate_all(tx, user.id, at)
     sessions.revoke_all(tx, user.id, at, origin)
+    remembered.forget_all_in(tx, user.id, at, origin, reason="password_reset")
     users.bump_token_version(tx, user.id)
     password_key = lockout.password_key(email_hash(ctx.keyring.pepper, user.email))
     lockout.succeed(tx, password_key)

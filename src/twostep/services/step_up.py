@@ -17,12 +17,14 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from twostep.errors import EnrollmentRequired, InvalidCredentials, InvalidInput, Unauthenticated
 from twostep.security.tokens import proves_second_factor
-from twostep.services import audit, factors, lockout, sessions
+from twostep.services import assertions, audit, factors, lockout, sessions
 from twostep.services.context import Context, Origin
 from twostep.services.identity import email_hash
 from twostep.store import Refusal, Tx, devices
@@ -50,6 +52,7 @@ def step_up(
     code: str | None = None,
     backup_code: str | None = None,
     password: str | None = None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> Elevated:
     """Elevate the caller's session with exactly one fresh factor.
 
@@ -57,10 +60,11 @@ def step_up(
     with :class:`InvalidInput` on ``code``: it is not a second factor); an account without
     one sends ``password``, or :class:`EnrollmentRequired` when it sends a code. Wrong
     factors raise ``InvalidCode`` / ``InvalidCredentials`` / ``TooManyAttempts`` after the
-    failure is committed.
+    failure is committed. ``webauthn`` is a security key's answer to the session's own
+    challenge (:func:`twostep.services.assertions.elevate_options`).
     """
     sessions.require_full(principal)
-    given = [value is not None for value in (code, backup_code, password)]
+    given = [value is not None for value in (code, backup_code, password, webauthn)]
     if sum(given) != 1:
         raise InvalidInput("code", "Send one of a code, a backup code or your password.")
     if password is not None:
@@ -70,10 +74,13 @@ def step_up(
     at = ctx.clock.now()
     user = principal.user
     with ctx.db.transaction() as tx:  # a device removed since the principal was read: no match
-        proof = factors.check(
-            tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
-            purpose="elevate",
-        )  # fmt: skip
+        if webauthn is not None:  # a key answers the challenge of POST /auth/elevate/options
+            proof = assertions.check_step_up(tx, ctx, principal, webauthn, at, origin)
+        else:
+            proof = factors.check(
+                tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
+                purpose="elevate",
+            )  # fmt: skip
         return _elevate(tx, ctx, principal, proof.method, at, origin)
 
 

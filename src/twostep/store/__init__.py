@@ -11,9 +11,9 @@ Services open a transaction and hand its connection to the repository modules::
 
 Repositories never commit: the ``with`` block is the unit of work. One repository module per
 table (``users``, ``devices``, ``backup_codes``, ``challenges``, ``email_codes``,
-``reset_tokens``, ``sessions``, ``throttles``, ``audit``), plus the operators' reads across
-tables (``user_listing``, ``stats``); each returns small frozen dataclasses, never ORM
-objects. Only this package speaks SQL: services call these functions.
+``reset_tokens``, ``sessions``, ``throttles``, ``audit``, ``webauthn``, ``remembered``),
+plus the operators' reads across tables (``user_listing``, ``stats``); each returns small
+frozen dataclasses, never ORM objects. Only this package speaks SQL: services call these functions.
 :mod:`twostep.store.migrate` creates and upgrades the schema. Importing this package builds
 nothing: no engine exists until :func:`make_engine` is called.
 """
@@ -29,12 +29,14 @@ from twostep.store import (
     factor_state,
     principals,
     refresh_tokens,
+    remembered,
     reset_tokens,
     sessions,
     stats,
     throttles,
     user_listing,
     users,
+    webauthn,
 )
 from twostep.store._sql import new_id
 from twostep.store.db import Database, Refusal, Tx, after_commit, make_engine
@@ -54,10 +56,12 @@ __all__ = [
     "new_id",
     "principals",
     "refresh_tokens",
+    "remembered",
     "reset_tokens",
     "sessions",
     "stats",
     "throttles",
     "user_listing",
     "users",
+    "webauthn",
 ]

@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 
 from twostep.store._sql import clip, delete_where, new_id
 from twostep.store.db import Tx
 from twostep.store.tables import challenges
 
-__all__ = ["Challenge", "complete", "create", "delete_expired", "get", "register_attempt"]
+__all__ = [
+    "Challenge",
+    "complete",
+    "create",
+    "delete_expired",
+    "get",
+    "open_for_session",
+    "open_for_user",
+    "register_attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,32 @@ def get(tx: Tx, challenge_id: str) -> Challenge | None:
     """The challenge with this id, open or not."""
     row = tx.execute(select(challenges).where(challenges.c.id == challenge_id)).first()
     return None if row is None else _challenge(row._mapping)
+
+
+def open_for_session(tx: Tx, session_id: str, purpose: str, at: datetime) -> list[Challenge]:
+    """The session's open challenges for ``purpose``, newest first (a security-key ceremony)."""
+    return _open(tx, challenges.c.session_id == session_id, purpose, at)
+
+
+def open_for_user(tx: Tx, user_id: str, purpose: str, at: datetime) -> list[Challenge]:
+    """The user's open challenges for ``purpose`` that no session owns (a reset by key)."""
+    owned = challenges.c.session_id.is_(None)
+    return _open(tx, (challenges.c.user_id == user_id) & owned, purpose, at)
+
+
+def _open(tx: Tx, whose: ColumnElement[bool], purpose: str, at: datetime) -> list[Challenge]:
+    stmt = (
+        select(challenges)
+        .where(
+            whose,
+            challenges.c.purpose == purpose,
+            challenges.c.completed_at.is_(None),
+            challenges.c.expires_at > at,
+        )
+        .order_by(challenges.c.created_at.desc(), challenges.c.id)
+        .limit(10)
+    )
+    return [_challenge(row._mapping) for row in tx.execute(stmt)]
 
 
 _INSERT = challenges.insert()

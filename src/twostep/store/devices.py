@@ -17,7 +17,7 @@ from sqlalchemy import Integer, Row, bindparam, func, select, update
 
 from twostep.store._sql import new_id
 from twostep.store.db import Tx
-from twostep.store.tables import totp_devices
+from twostep.store.tables import totp_devices, webauthn_credentials
 
 __all__ = [
     "Algorithm",
@@ -26,6 +26,7 @@ __all__ = [
     "advance_step",
     "confirm",
     "count_active",
+    "count_totp",
     "create_pending",
     "delete",
     "delete_all_for_user",
@@ -125,7 +126,21 @@ def list_for_user(tx: Tx, user_id: str, *, status: DeviceStatus | None = None) -
 
 
 def count_active(tx: Tx, user_id: str) -> int:
-    """How many confirmed devices the user has (0 means 2FA is off)."""
+    """How many second factors the user has: confirmed TOTP devices plus security keys.
+
+    0 means 2FA is off. A security key (:mod:`twostep.store.webauthn`) is active from the
+    moment it is stored, so it counts here like a confirmed app.
+    """
+    totp = select(func.count()).where(
+        totp_devices.c.user_id == user_id, totp_devices.c.status == "active"
+    )
+    keys = select(func.count()).where(webauthn_credentials.c.user_id == user_id)
+    stmt = select(totp.scalar_subquery() + keys.scalar_subquery())
+    return int(tx.execute(stmt).scalar_one())
+
+
+def count_totp(tx: Tx, user_id: str) -> int:
+    """How many confirmed TOTP devices the user has (security keys left out)."""
     stmt = select(func.count()).where(
         totp_devices.c.user_id == user_id, totp_devices.c.status == "active"
     )

@@ -2,8 +2,8 @@
 
 Every authenticated request reads this (DESIGN §4.12: a revoked session is refused on the very
 next request, so nothing here is cached). One indexed statement joins the session to its user
-and asks whether the user has an active device; it is built once, at import, and only its
-parameters change per call.
+and asks whether the user has an active device or a security key; it is built once, at
+import, and only its parameters change per call.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, select
+from sqlalchemy import Row, bindparam, exists, or_, select
 
 from twostep.store.db import Tx
 from twostep.store.sessions import UserSession, session_of
-from twostep.store.tables import sessions, totp_devices, users
+from twostep.store.tables import sessions, totp_devices, users, webauthn_credentials
 from twostep.store.users import User
 
 __all__ = ["Principal", "get_live", "get_live_by_sso"]
@@ -24,7 +24,7 @@ __all__ = ["Principal", "get_live", "get_live_by_sso"]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A live session, its user, and ``two_factor``: the user had an active device when read."""
+    """A live session, its user, and ``two_factor``: the user had a second factor when read."""
 
     user: User
     session: UserSession
@@ -35,11 +35,10 @@ class Principal:
         return self.session.is_elevated(at)
 
 
-_TWO_FACTOR = (
-    exists()
-    .where(totp_devices.c.user_id == users.c.id, totp_devices.c.status == "active")
-    .label("two_factor")
-)
+_TWO_FACTOR = or_(
+    exists().where(totp_devices.c.user_id == users.c.id, totp_devices.c.status == "active"),
+    exists().where(webauthn_credentials.c.user_id == users.c.id),
+).label("two_factor")
 _JOINED = (
     select(sessions, *(c.label(f"u__{c.name}") for c in users.c), _TWO_FACTOR)
     .join(users, users.c.id == sessions.c.user_id)

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, case, func, literal, select, union_all
 
 from twostep.store.db import Tx
-from twostep.store.tables import audit_events, throttles, totp_devices, users
+from twostep.store.tables import (
+    audit_events,
+    throttles,
+    totp_devices,
+    users,
+    webauthn_credentials,
+)
 
 __all__ = [
     "Daily",
@@ -82,17 +88,19 @@ def users_created_per_day(tx: Tx, since: datetime) -> Daily:
 
 
 def first_enrolments_per_day(tx: Tx, since: datetime) -> Daily:
-    """Accounts by the UTC day their earliest still-active device was confirmed.
+    """Accounts by the UTC day their earliest still-active factor was confirmed.
 
-    Devices removed since are not counted: only what is stored now can be read back.
+    A factor is a confirmed app or a security key (added already confirmed). Factors removed
+    since are not counted: only what is stored now can be read back.
     """
-    d = totp_devices.c
-    protected = (
-        select(func.min(d.confirmed_at).label("first"))
-        .where(d.status == "active", d.confirmed_at.is_not(None))
-        .group_by(d.user_id)
-        .subquery()
-    )
+    d, k = totp_devices.c, webauthn_credentials.c
+    factors = union_all(
+        select(d.user_id, d.confirmed_at.label("at")).where(
+            d.status == "active", d.confirmed_at.is_not(None)
+        ),
+        select(k.user_id, k.created_at.label("at")),
+    ).subquery()
+    protected = select(func.min(factors.c.at).label("first")).group_by(factors.c.user_id).subquery()
     return _split(_counts(tx, _daily(tx, protected.c.first, since)))
 
 

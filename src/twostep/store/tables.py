@@ -9,7 +9,8 @@ Invariants kept by the schema itself:
 - ids are uuid4 text (audit rows use an integer, being append-only and never in a URL);
 - ``users.email`` is unique and stored already normalised by the caller;
 - every child row of a user goes away with the user (``ON DELETE CASCADE``);
-- secrets are stored only as ciphertext (``totp_devices``) or keyed hashes (the rest);
+- secrets are stored only as ciphertext (``totp_devices``) or keyed hashes (the rest); a
+  security key leaves only public data (its credential id and public key);
 - audit rows keep plain user ids without a foreign key, so history outlives the account.
 
 Changing anything here needs a new Alembic revision in ``store/migrations/versions``.
@@ -42,12 +43,16 @@ __all__ = [
     "challenges",
     "email_codes",
     "metadata",
+    "passkey_challenges",
     "refresh_tokens_retired",
+    "remembered_browsers",
     "reset_tokens",
     "sessions",
     "throttles",
     "totp_devices",
     "users",
+    "webauthn_credentials",
+    "webauthn_users",
 ]
 
 metadata = MetaData(
@@ -238,4 +243,61 @@ refresh_tokens_retired = Table(
     Column("family_id", ID, nullable=False),
     Column("retired_at", UTCDateTime, nullable=False),
     Index(None, "session_id"),
+)
+
+# WebAuthn: each user gets one random user handle (never the id or the address), and each
+# security key or passkey one row with its credential id and COSE public key: nothing secret.
+webauthn_users = Table(
+    "webauthn_users",
+    metadata,
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_handle", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_handle"),
+)
+
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    _user_fk(),
+    Column("credential_id", String(1400), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False, server_default=ZERO),
+    Column("transports", JSONType, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("aaguid", String(36)),
+    Column("backed_up", Boolean, nullable=False, server_default=FALSE),
+    Column("discoverable", Boolean),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    UniqueConstraint("credential_id"),
+    Index(None, "user_id"),
+)
+
+# A passkey sign-in starts before anyone is known, so its challenge has no user (the
+# ``challenges`` rows of a login or step-up do).
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Index(None, "expires_at"),
+)
+
+# "Don't ask for a code on this browser": the cookie's random token, hashed.
+remembered_browsers = Table(
+    "remembered_browsers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    _user_fk(),
+    Column("token_hash", HASH, nullable=False),
+    Column("user_agent", String(128)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    UniqueConstraint("token_hash"),
+    Index(None, "user_id"),
 )

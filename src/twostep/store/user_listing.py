@@ -12,11 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, FromClause, String, and_, case, exists, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from twostep.store.audit import last_at
 from twostep.store.db import Tx
-from twostep.store.tables import throttles, totp_devices, users
+from twostep.store.tables import throttles, totp_devices, users, webauthn_credentials
 from twostep.store.users import Role
 
 __all__ = [
@@ -75,7 +86,11 @@ def _where(query: str | None, two_factor: TwoFactorFilter | None) -> list[Column
     where: list[ColumnElement[bool]] = []
     if query:
         where.append(u.email.contains(query.lower(), autoescape=True))
-    enrolled = exists().where(d.user_id == u.id, d.status == "active")
+    keys = webauthn_credentials.c
+    enrolled = or_(
+        exists().where(d.user_id == u.id, d.status == "active"),
+        exists().where(keys.user_id == u.id),  # a security key is a factor too
+    )
     if two_factor == "enabled":
         where.append(enrolled)
     elif two_factor == "disabled":
@@ -120,7 +135,9 @@ def list_users(
     signed in first).
     """
     u, d = users.c, totp_devices.c
-    active = select(func.count()).where(d.user_id == u.id, d.status == "active")
+    apps = select(func.count()).where(d.user_id == u.id, d.status == "active")
+    keys = select(func.count()).where(webauthn_credentials.c.user_id == u.id)
+    active = apps.scalar_subquery() + keys.scalar_subquery()
     last_sign_in = last_at(u.id)
     stmt = (
         select(
@@ -130,7 +147,7 @@ def list_users(
             u.role,
             u.is_active,
             u.created_at,
-            active.scalar_subquery().label("active_devices"),
+            active.label("active_devices"),
             throttles.c.locked_until,
             last_sign_in.label("last_sign_in"),
         )

@@ -25,7 +25,7 @@ from twostep.services.access import AccessRules, load_rules
 from twostep.services.context import Context, MailQueue, build_context
 from twostep.services.operations import prepare_database
 from twostep.web import errors, schemas
-from twostep.web.api import account, admin, auth, forward_auth, twofa, wellknown
+from twostep.web.api import account, admin, auth, forward_auth, twofa, webauthn, wellknown
 from twostep.web.client_ip import parse_networks
 from twostep.web.deps import WebState
 from twostep.web.docs import install_docs
@@ -132,7 +132,7 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-    for module in (auth, twofa, account, admin, forward_auth):
+    for module in (auth, twofa, webauthn, account, admin, forward_auth):
         api.include_router(module.router)
     api.include_router(wellknown.router)
     app.include_router(api)

@@ -13,12 +13,16 @@ and the first 64 characters of a link token or challenge id when that is all the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from twostep.errors import InvalidInput
 from twostep.services import (
     accounts,
     email_codes,
     enrollment,
     login,
+    passkeys,
     reset,
     sessions,
     step_up,
@@ -65,10 +69,12 @@ def verify_email(
     )
 
 
-def sign_in(state: WebState, origin: Origin, email: str, password: str) -> login.LoginResult:
-    """The password step: a session, or a 2FA challenge."""
+def sign_in(
+    state: WebState, origin: Origin, email: str, password: str, device_token: str | None = None
+) -> login.LoginResult:
+    """The password step: a session, or a 2FA challenge (none on a remembered browser)."""
     _limit(state, "login", origin, account_key(email))
-    return login.login(state.ctx, email, password, origin)
+    return login.login(state.ctx, email, password, origin, device_token=device_token)
 
 
 def complete_sign_in(
@@ -78,11 +84,28 @@ def complete_sign_in(
     *,
     code: str | None,
     backup_code: str | None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> sessions.IssuedSession:
-    """Answer a login challenge with a code or a backup code."""
+    """Answer a login challenge with a code, a backup code or a security key."""
     _limit(state, "login-verify", origin, challenge_id[:64])
     with state.count("login"):
-        return login.complete(state.ctx, challenge_id, origin, code=code, backup_code=backup_code)
+        return login.complete(
+            state.ctx, challenge_id, origin, code=code, backup_code=backup_code, webauthn=webauthn
+        )
+
+
+def limit_passkey_options(state: WebState, origin: Origin) -> None:
+    """Passkey challenges are rows: their creation is counted per address like a sign-in."""
+    _limit(state, "passkey-options", origin, "passkey")
+
+
+def sign_in_with_passkey(
+    state: WebState, origin: Origin, challenge_id: str, credential: Mapping[str, Any]
+) -> sessions.IssuedSession:
+    """A passkey in place of the password and the code."""
+    _limit(state, "login-verify", origin, challenge_id[:64])
+    with state.count("login"):
+        return passkeys.sign_in(state.ctx, challenge_id, credential, origin)
 
 
 def request_email_code(
@@ -115,13 +138,16 @@ def step_up_session(
     code: str | None = None,
     backup_code: str | None = None,
     password: str | None = None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> step_up.Elevated:
     """Elevate the caller's session with one fresh factor."""
     _limit(state, "elevate", origin, principal.user.id)
     if password is not None:
         return step_up.step_up(state.ctx, principal, origin, password=password)
     with state.count("elevate"):
-        return step_up.step_up(state.ctx, principal, origin, code=code, backup_code=backup_code)
+        return step_up.step_up(
+            state.ctx, principal, origin, code=code, backup_code=backup_code, webauthn=webauthn
+        )
 
 
 def forgot_password(state: WebState, origin: Origin, email: str) -> None:
@@ -138,13 +164,15 @@ def reset_password(
     *,
     code: str | None,
     backup_code: str | None,
+    webauthn: Mapping[str, Any] | None = None,
 ) -> sessions.IssuedSession | None:
     """Set a new password with the emailed link (and a factor when the account has 2FA)."""
     _limit(state, "reset", origin, token[:64])
     with state.count("reset"):
         return reset.complete_reset(
-            state.ctx, token, new_password, origin, code=code, backup_code=backup_code
-        )
+            state.ctx, token, new_password, origin, code=code, backup_code=backup_code,
+            webauthn=webauthn,
+        )  # fmt: skip
 
 
 def change_email(

@@ -111,6 +111,55 @@ class Credentials(Body):
     password: Password
 
 
+class LoginBody(Credentials):
+    device_token: OpaqueToken | None = Field(
+        default=None,
+        description="A remembered browser's token (from `/auth/login/verify` with "
+        "`remember_device`): while valid, the password completes the sign-in.",
+    )
+
+
+B64URL = Annotated[
+    str, StringConstraints(min_length=1, max_length=16384, pattern=r"^[A-Za-z0-9_-]*={0,2}$")
+]
+"""Binary WebAuthn data, base64url-encoded as the browsers' ``toJSON()`` gives it."""
+CredentialId = Annotated[
+    str, StringConstraints(min_length=1, max_length=1400, pattern=r"^[A-Za-z0-9_-]*={0,2}$")
+]
+
+
+class AuthenticatorResponse(BaseModel):
+    """``PublicKeyCredential.response`` as JSON: an attestation or an assertion."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    clientDataJSON: B64URL  # field names as WebAuthn spells them
+    attestationObject: B64URL | None = None
+    authenticatorData: B64URL | None = None
+    signature: B64URL | None = None
+    userHandle: B64URL | None = None
+    transports: list[Annotated[str, StringConstraints(max_length=32)]] | None = Field(
+        default=None, max_length=8
+    )
+
+
+class WebAuthnCredential(BaseModel):
+    """A ``PublicKeyCredential`` as JSON (``credential.toJSON()`` in a browser)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    id: CredentialId
+    rawId: CredentialId
+    type: Literal["public-key"]
+    response: AuthenticatorResponse
+    authenticatorAttachment: Annotated[str, StringConstraints(max_length=32)] | None = None
+    clientExtensionResults: dict[str, Any] = Field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The credential as py_webauthn reads it."""
+        return self.model_dump(exclude_none=True)
+
+
 class FactorBody(Body):
     """Exactly one of ``code`` (authenticator) and ``backup_code``."""
 
@@ -119,13 +168,34 @@ class FactorBody(Body):
 
 
 class ElevateBody(FactorBody):
-    """A code or backup code; or, for an account without a second factor, the password."""
+    """A code, backup code or security key; or, without a second factor, the password."""
 
     password: Password | None = None
+    webauthn: WebAuthnCredential | None = Field(
+        default=None, description="A security key's answer to `/auth/elevate/options`."
+    )
 
 
 class LoginVerify(FactorBody):
     challenge_id: Identifier
+    webauthn: WebAuthnCredential | None = Field(
+        default=None, description="A security key's answer to the challenge's `webauthn_options`."
+    )
+    remember_device: bool = Field(
+        default=False,
+        description="Remember this device: the answer carries a `device_token` to send with "
+        "the next `/auth/login` (for `REMEMBER_DAYS`).",
+    )
+
+
+class PasskeyVerify(Body):
+    challenge_id: Identifier
+    credential: WebAuthnCredential
+
+
+class KeyRegistration(Body):
+    credential: WebAuthnCredential
+    name: DeviceName | None = None
 
 
 class EmailVerify(Body):
@@ -162,6 +232,9 @@ class ResetCheck(Body):
 class ResetPassword(FactorBody):
     token: OpaqueToken
     new_password: Password
+    webauthn: WebAuthnCredential | None = Field(
+        default=None, description="A security key's answer to the check's `webauthn_options`."
+    )
 
 
 class SetupBody(Body):
@@ -217,11 +290,37 @@ class TokenResponse(BaseModel):
     requires_2fa: Literal[False] = False
 
 
+class VerifiedTokenResponse(TokenResponse):
+    device_token: str | None = Field(
+        default=None, description="With `remember_device`: send it with the next `/auth/login`."
+    )
+
+
 class ChallengeResponse(BaseModel):
     requires_2fa: Literal[True] = True
     challenge_id: str
     methods: list[str]
     expires_in: int
+    webauthn_options: dict[str, Any] | None = Field(
+        default=None,
+        description="With `webauthn` among `methods`: `PublicKeyCredentialRequestOptions` "
+        "for `navigator.credentials.get`.",
+    )
+
+
+class WebAuthnOptions(BaseModel):
+    challenge_id: str
+    options: dict[str, Any] = Field(
+        description="`PublicKeyCredentialCreationOptions` or `...RequestOptions` as JSON."
+    )
+
+
+class RememberedBrowser(Out):
+    id: str
+    user_agent: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
 
 
 class ElevationResponse(BaseModel):
@@ -253,6 +352,11 @@ class Verified(BaseModel):
 class ResetInfoResponse(BaseModel):
     requires_code: bool
     methods: list[str]
+    webauthn_options: dict[str, Any] | None = Field(
+        default=None,
+        description="With `webauthn` among `methods`: request options for a security key "
+        "(a single-use challenge for this reset).",
+    )
 
 
 class SetupResponse(BaseModel):
@@ -272,10 +376,17 @@ class SetupConfirmed(BaseModel):
 class Device(Out):
     id: str
     name: str
+    type: Literal["totp", "webauthn"] = "totp"
     status: str
     created_at: datetime
     confirmed_at: datetime | None
     last_used_at: datetime | None
+
+
+class RegisteredKey(Device):
+    backup_codes: list[str] | None = Field(
+        default=None, description="Shown once, when the key is the account's first factor."
+    )
 
 
 class BackupStatusResponse(Out):

@@ -19,8 +19,10 @@ REGISTERED_CLAIMS = frozenset(
     {*REQUIRED_CLAIMS, "elevated_until", "role", "nbf", "acr", "second_factor_time", "purpose"}
 )
 SECOND_FACTORS = frozenset({"otp", "backup", "hwk", "swk"})
-"""The ``amr`` values (RFC 8176) that prove a second factor. A password (``pwd``), an emailed
-code (``email``), an elevation and a remembered browser never do (DESIGN §4.12)."""
+"""The ``amr`` values (RFC 8176) that prove a second factor: a TOTP code, a backup code, a
+security key (``hwk``, or ``swk`` for a synced passkey). A password (``pwd``), an emailed code
+(``email``), an elevation and a remembered browser (``remembered``) never do (DESIGN §4.12).
+A passkey sign-in says ``["hwk", "mfa"]``: the key plus its user verification."""
 FULL_PURPOSE = "full"
 
 

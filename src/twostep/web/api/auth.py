@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from twostep.services import login, refresh, reset, sessions
+from twostep.services import login, refresh, remembered, reset, sessions
+from twostep.services import webauthn as keys
 from twostep.web import flows, schemas
 from twostep.web.api.routing import EDGE_ERRORS, ApiRoute
 from twostep.web.deps import (
@@ -24,10 +25,14 @@ LoginAnswer = schemas.TokenResponse | schemas.ChallengeResponse
 
 def _answer(state: State, result: login.LoginResult | sessions.IssuedSession) -> LoginAnswer:
     if isinstance(result, login.ChallengeIssued):
+        with_key = keys.METHOD in result.methods
         return schemas.ChallengeResponse(
             challenge_id=result.challenge_id,
             methods=list(result.methods),
             expires_in=result.expires_in,
+            webauthn_options=keys.login_options(state.ctx, result.challenge_id)
+            if with_key
+            else None,
         )
     return state.tokens.token_response(result)
 
@@ -57,22 +62,35 @@ def verify_email(
 
 
 @router.post("/login")
-def sign_in(body: schemas.Credentials, state: State, origin: RequestOrigin) -> LoginAnswer:
-    """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``."""
-    return _answer(state, flows.sign_in(state, origin, body.email, body.password))
+def sign_in(body: schemas.LoginBody, state: State, origin: RequestOrigin) -> LoginAnswer:
+    """The password step: tokens, or a 2FA challenge to complete at ``/auth/login/verify``.
+
+    With a valid ``device_token`` (a remembered device) the password alone completes the
+    sign-in; the session's ``amr`` then says ``remembered``, which is not a second factor.
+    """
+    answer = flows.sign_in(state, origin, body.email, body.password, body.device_token)
+    return _answer(state, answer)
 
 
 @router.post("/login/verify")
 async def verify_login(
     body: schemas.LoginVerify, state: State, origin: RequestOrigin
-) -> schemas.TokenResponse:
-    """Complete a login challenge with an authenticator code or a backup code."""
+) -> schemas.VerifiedTokenResponse:
+    """Complete a login challenge with an authenticator code, a backup code or a security key.
 
-    def complete() -> schemas.TokenResponse:  # the verify hot path: one thread hand-off
+    With ``remember_device`` the answer carries a ``device_token`` for the next sign-ins.
+    """
+
+    def complete() -> schemas.VerifiedTokenResponse:  # the verify hot path: one hand-off
         issued = flows.complete_sign_in(
-            state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code
-        )
-        return state.tokens.token_response(issued)
+            state, origin, body.challenge_id, code=body.code, backup_code=body.backup_code,
+            webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
+        )  # fmt: skip
+        tokens = state.tokens.token_response(issued)
+        device_token = None
+        if body.remember_device:
+            device_token = remembered.remember(state.ctx, issued.session, origin).token
+        return schemas.VerifiedTokenResponse(**tokens.model_dump(), device_token=device_token)
 
     return await run_in_threadpool(complete)
 
@@ -118,7 +136,8 @@ async def elevate(
 ) -> schemas.ElevationResponse:
     """Step up with a fresh factor: an elevated access token for sensitive operations.
 
-    Accounts with 2FA send ``code`` or ``backup_code``; accounts without it, ``password``.
+    Accounts with 2FA send ``code``, ``backup_code`` or ``webauthn`` (after
+    ``/auth/elevate/options``); accounts without it, ``password``.
     """
 
     def step_up() -> schemas.ElevationResponse:  # the verify hot path: one thread hand-off
@@ -126,6 +145,7 @@ async def elevate(
         granted = flows.step_up_session(
             state, origin, principal,
             code=body.code, backup_code=body.backup_code, password=body.password,
+            webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
         )  # fmt: skip
         token = state.tokens.issue(principal.user, granted.session)
         return schemas.ElevationResponse(
@@ -147,13 +167,22 @@ def forgot_password(
 
 
 @router.post("/password/reset/check")
-def reset_info(body: schemas.ResetCheck, state: State) -> schemas.ResetInfoResponse:
+def reset_info(
+    body: schemas.ResetCheck, state: State, origin: RequestOrigin
+) -> schemas.ResetInfoResponse:
     """Whether completing this reset needs an authenticator or backup code.
 
     A POST, so the token never sits in a URL that proxies and access logs record.
     """
     info = reset.reset_status(state.ctx, body.token)
-    return schemas.ResetInfoResponse(requires_code=info.requires_code, methods=list(info.methods))
+    ceremony = None
+    if keys.METHOD in info.methods:
+        ceremony = reset.key_options(state.ctx, body.token, origin)
+    return schemas.ResetInfoResponse(
+        requires_code=info.requires_code,
+        methods=list(info.methods),
+        webauthn_options=ceremony.options if ceremony is not None else None,
+    )
 
 
 @router.post(
@@ -177,6 +206,7 @@ def reset_password(
     issued = flows.reset_password(
         state, origin, body.token, body.new_password,
         code=body.code, backup_code=body.backup_code,
+        webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
     )  # fmt: skip
     if issued is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

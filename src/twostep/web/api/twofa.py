@@ -47,6 +47,7 @@ def list_devices(principal: CurrentPrincipal, state: State) -> list[schemas.Devi
         schemas.Device(
             id=d.id,
             name=d.name,
+            type=d.kind,
             status=d.status,
             created_at=d.created_at,
             confirmed_at=d.confirmed_at,

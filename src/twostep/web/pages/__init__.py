@@ -24,6 +24,7 @@ from twostep.web.pages import (
     dev,
     device_actions,
     enroll,
+    passkeys,
     password_reset,
     signin,
     signup,
@@ -42,7 +43,8 @@ def install_pages(app: FastAPI, state: WebState) -> Pages:
     pages.env.globals["code_minutes"] = state.ctx.email_codes.validity_seconds // 60
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, signin, signup, enroll, step_up, device_actions, password_reset):
+    modules = (account, signin, signup, enroll, step_up, device_actions, password_reset, passkeys)
+    for module in modules:
         app.include_router(module.router)
     if settings.cookie_domain:
         app.include_router(sso.router)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from twostep.errors import TwostepError
 from twostep.mail.useragent import describe_agent
-from twostep.services import accounts, backup_codes, devices, sessions
+from twostep.services import accounts, backup_codes, devices, remembered, sessions
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import activity, email_change
 from twostep.web.pages.csrf import CsrfChecked
@@ -93,6 +93,7 @@ def account_values(state: State, principal: sessions.Principal) -> dict[str, obj
         "elevated_for": elevated_for,
         "mfa_required": ctx.settings.mfa == "required",
         "email_verified": principal.user.email_verified_at is not None,
+        "browsers": remembered.list_browsers(ctx, principal),
     }
 
 

@@ -13,7 +13,9 @@ What is stored:
   server resolves it to a live session on every request, so a logout anywhere ends it;
 * the CSRF cookie holds a random nonce (see :mod:`twostep.web.pages.csrf`);
 * the challenge cookie holds a pending login challenge between the password and the code
-  step, with its expiry time for the countdown.
+  step, with its expiry time for the countdown;
+* the remember cookie holds a remembered browser's random token (stored hashed server-side,
+  :mod:`twostep.services.remembered`); it lives ``REMEMBER_DAYS``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class CookiePolicy:
     @property
     def challenge(self) -> str:
         return self._name("__Host-twostep-challenge", "twostep_challenge")
+
+    @property
+    def remember(self) -> str:
+        return self._name("__Host-twostep-remember", "twostep_remember")
 
     def set(self, response: Response, name: str, value: str, *, max_age: int | None) -> None:
         """Set cookie ``name``; ``max_age=None`` makes it last until the browser closes."""

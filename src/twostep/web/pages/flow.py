@@ -57,6 +57,9 @@ NOTICES: dict[str, str] = {
     "email-verified": "Your email address is confirmed.",
     "codes-saved": "Your new backup codes are ready. The old ones no longer work.",
     "setup-expired": "That setup was replaced or has expired. Start again below.",
+    "key-added": "Your security key is ready. Use it when you sign in or confirm it's you.",
+    "browser-forgotten": "That browser will be asked for a code again.",
+    "browsers-forgotten": "Every remembered browser will be asked for a code again.",
 }
 
 

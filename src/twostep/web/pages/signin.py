@@ -17,6 +17,7 @@ from twostep.errors import (
     TwostepError,
 )
 from twostep.services import login, sessions
+from twostep.services import webauthn as keys
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import sso
@@ -32,6 +33,7 @@ from twostep.web.pages.flow import (
     notice,
     send_email_code,
 )
+from twostep.web.pages.remember import device_token, remember_if_asked
 from twostep.web.pages.routing import PageRoute, safe_next, with_next
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -80,7 +82,8 @@ def login_submit(
     """The password step; the same answer for unknown addresses and wrong passwords."""
     values = {"email": email[:254], "next": safe_next(next_url, "")}
     try:
-        result = flows.sign_in(state, origin, email, password)
+        token = device_token(request, pages)  # a remembered browser skips the code step
+        result = flows.sign_in(state, origin, email, password, token)
     except TooManyAttempts as exc:
         if not exc.locked:
             return form_error(pages, request, "login.html", values, exc)
@@ -92,13 +95,13 @@ def login_submit(
     return finish_sign_in(pages, state, result, next_url)
 
 
-def _pending(request: Request, pages: PagesDep, state: State) -> PendingChallenge | None:
+def pending_challenge(request: Request, pages: PagesDep, state: State) -> PendingChallenge | None:
     pending = PendingChallenge.from_request(request, pages.cookies)
     now = state.ctx.clock.now().timestamp()
     return pending if pending is not None and pending.expires_at > now else None
 
 
-def _expired(pages: PagesDep, next_url: str) -> Response:
+def expired(pages: PagesDep, next_url: str) -> Response:
     response = pages.redirect(with_next("/login", next_url) + _notice_suffix(next_url))
     pages.cookies.clear(response, pages.cookies.challenge)
     return response
@@ -108,13 +111,17 @@ def _notice_suffix(next_url: str) -> str:
     return ("&" if safe_next(next_url, "") else "?") + "notice=expired"
 
 
-def _two_factor_values(
+def two_factor_values(
     pending: PendingChallenge, state: State, method: str, next_url: str
 ) -> dict[str, object]:
     remaining = pending.expires_at - int(state.ctx.clock.now().timestamp())
     use_backup = method == "backup" and pending.backup_allowed
+    methods, key_options = keys.login_choices(state.ctx, pending.challenge_id)
     return {
         "method": "backup" if use_backup else "totp",
+        "webauthn_options": key_options,
+        "has_app": "totp" in methods or not methods,
+        "remember_days": state.ctx.settings.remember_days,
         "backup_allowed": pending.backup_allowed,
         "remaining": max(0, remaining),
         "next": safe_next(next_url, ""),
@@ -145,10 +152,10 @@ def two_factor_page(
     method: str = "totp",
 ) -> Response:
     """The code step of a sign-in: one field, a countdown, and the backup-code way out."""
-    pending = _pending(request, pages, state)
+    pending = pending_challenge(request, pages, state)
     if pending is None:
-        return _expired(pages, next_url)
-    values = _two_factor_values(pending, state, method, next_url)
+        return expired(pages, next_url)
+    values = two_factor_values(pending, state, method, next_url)
     locked = login.challenge_lock(state.ctx, pending.challenge_id)
     if locked:
         return _locked_page(request, pages, state, values, locked, pending)
@@ -165,13 +172,14 @@ def two_factor_submit(
     code: TextField = "",
     backup_code: TextField = "",
     method: TextField = "totp",
+    remember: TextField = "",
     next_url: NextField = "",
 ) -> Response:
     """Complete the challenge with an authenticator code or a backup code."""
-    pending = _pending(request, pages, state)
+    pending = pending_challenge(request, pages, state)
     if pending is None:
-        return _expired(pages, next_url)
-    values = _two_factor_values(pending, state, method, next_url)
+        return expired(pages, next_url)
+    values = two_factor_values(pending, state, method, next_url)
     totp_code, backup = factor_values(str(values["method"]), code, backup_code)
     try:
         if totp_code is None and backup is None:
@@ -181,7 +189,7 @@ def two_factor_submit(
             state, origin, pending.challenge_id, code=totp_code, backup_code=backup
         )
     except ChallengeExpired:
-        return _expired(pages, next_url)
+        return expired(pages, next_url)
     except TooManyAttempts as exc:
         if not exc.locked:
             return form_error(pages, request, "login_2fa.html", values, exc)
@@ -190,7 +198,8 @@ def two_factor_submit(
         return form_error(pages, request, "login_2fa.html", values, exc)
     if "backup" in issued.session.amr and not next_url:  # say how many codes are left
         next_url = "/account?notice=backup-used"
-    return finish_sign_in(pages, state, issued, next_url)
+    response = finish_sign_in(pages, state, issued, next_url)
+    return remember_if_asked(pages, state, origin, response, issued, remember)
 
 
 @router.get("/login/email")

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from twostep.errors import InvalidInput, TwostepError
-from twostep.services import backup_codes, refresh, sessions
+from twostep.services import assertions, backup_codes, refresh, sessions
+from twostep.services.context import Origin
 from twostep.web import flows
 from twostep.web.deps import RequestOrigin, State
 from twostep.web.pages import sso
@@ -29,8 +30,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TextField = Annotated[str, Form()]
 
 
-def _step_up_values(
-    state: State, principal: sessions.Principal, next_url: str, method: str
+def step_up_values(
+    state: State, principal: sessions.Principal, next_url: str, method: str, origin: Origin
 ) -> dict[str, object]:
     backup = backup_codes.backup_status(state.ctx, principal) if principal.two_factor else None
     backup_allowed = backup is not None and backup.remaining > 0
@@ -41,7 +42,16 @@ def _step_up_values(
         "method": "backup" if method == "backup" and backup_allowed else "totp",
         "minutes": state.ctx.settings.elevation_minutes,
         "digits": state.ctx.provider.params.digits,
+        "webauthn_options": key_options(state, principal, origin) if principal.two_factor else None,
     }
+
+
+def key_options(state: State, principal: sessions.Principal, origin: Origin) -> object:
+    """Options for a step-up by security key when the account has one (else ``None``)."""
+    try:
+        return assertions.elevate_options(state.ctx, principal, origin).options
+    except InvalidInput:
+        return None
 
 
 @router.get("/step-up")
@@ -50,6 +60,7 @@ def step_up_page(
     pages: PagesDep,
     state: State,
     principal: FullUser,
+    origin: RequestOrigin,
     next_url: Annotated[str, Query(alias="next")] = "",
     method: str = "totp",
     rd: str = "",
@@ -57,7 +68,7 @@ def step_up_page(
     """Ask for a code (or, without 2FA, the password) before a sensitive change, or before
     an app whose access rule wants a fresh second factor (``rd``: return there after)."""
     next_url = sso.next_for(state, rd, next_url)
-    values = _step_up_values(state, principal, next_url, method)
+    values = step_up_values(state, principal, next_url, method, origin)
     return pages.render(request, "step_up.html", values, principal=principal)
 
 
@@ -76,7 +87,7 @@ def step_up_submit(
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Elevate the session with the factor typed; then ``next``."""
-    values = _step_up_values(state, principal, next_url, method)
+    values = step_up_values(state, principal, next_url, method, origin)
     totp_code, backup = factor_values(str(values["method"]), code, backup_code)
     try:
         if principal.two_factor:
