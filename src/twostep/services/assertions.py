@@ -19,10 +19,9 @@ import webauthn
 from webauthn.helpers import parse_authenticator_data
 
 from twostep.errors import InvalidCode, InvalidInput
-from twostep.mail import EventContext
 from twostep.services import audit, lockout, sessions
 from twostep.services.context import Context, Origin
-from twostep.services.factors import Proof, send_after_commit
+from twostep.services.factors import Proof, locked
 from twostep.services.webauthn import (
     ELEVATE,
     METHOD,
@@ -83,17 +82,7 @@ def check(
     if not attempt.is_last:
         message = NO_UV if reason == "no_user_verification" else REFUSED
         raise Refusal(InvalidCode(message, reason="wrong", attempts_left=attempt.attempts_left))
-    until = attempt.state.locked_until
-    audit.record(
-        tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
-        details={"until": until.isoformat() if until else None},
-    )  # fmt: skip
-    if until is not None:
-        event = EventContext(at=at, ip=origin.ip, user_agent=origin.user_agent)
-        send_after_commit(
-            tx, ctx, ctx.messages.account_locked(user.email, until=until, event=event)
-        )
-    raise Refusal(attempt.refusal(at))
+    locked(tx, ctx, user, attempt, at, origin)
 
 
 def _verify(

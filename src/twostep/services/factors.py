@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Literal
+from typing import Literal, NoReturn
 
 from twostep.errors import InvalidCode, InvalidInput
 from twostep.mail import EventContext, Message
@@ -114,8 +114,8 @@ def check(
     policy = lockout.LockoutPolicy.for_otp(ctx.settings)
     state = factor_state.read(tx, user.id, key)
     if state.failures(at) >= policy.threshold:  # locked, or at a lowered threshold
-        locked = state.lockout is not None and state.lockout.is_locked(at)
-        attempt = None if locked else lockout.reserve(tx, key, at, policy)
+        is_locked = state.lockout is not None and state.lockout.is_locked(at)
+        attempt = None if is_locked else lockout.reserve(tx, key, at, policy)
         audit.record(
             tx, f"{purpose}.factor", "denied", at=at, origin=origin, user_id=user.id,
             details={"reason": "locked"},
@@ -152,7 +152,15 @@ def check(
     )  # fmt: skip
     if not attempt.is_last:
         raise Refusal(refused_code(method, found, attempts_left=attempt.attempts_left))
-    until = state_after.locked_until
+    locked(tx, ctx, user, attempt, at, origin)
+
+
+def locked(
+    tx: Tx, ctx: Context, user: users.User, attempt: lockout.Attempt, at: datetime, origin: Origin
+) -> NoReturn:
+    """The failure that locked the account: audit it, tell the owner once ``tx`` commits, and
+    refuse (every factor check ends here when its failure reached the threshold)."""
+    until = attempt.state.locked_until
     audit.record(
         tx, "account.locked", "info", at=at, origin=origin, user_id=user.id,
         details={"until": until.isoformat() if until else None},
