@@ -253,6 +253,8 @@ def test_max_age_sends_the_user_to_step_up_and_back(site: Site, proxy: TestClien
     assert reply.headers["location"] == f"https://auth.example.test/step-up?rd={rd}"
     page = site.get(f"/step-up?rd={rd}")
     assert page.status_code == 200 and f"/sso/return?rd={rd}" in page.text.replace("&amp;", "&")
+    assert "The app you opened asks you to confirm" in page.text  # not "a sensitive change"
+    assert "sensitive change" not in page.text
     done = site.submit("/step-up", {"code": site.code(), "next": f"/sso/return?rd={rd}"},
                        form_page=f"/step-up?rd={rd}")  # fmt: skip
     assert done.headers["location"] == f"/sso/return?rd={rd}"

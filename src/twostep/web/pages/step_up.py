@@ -26,6 +26,7 @@ from twostep.web.pages.flow import factor_values, form_error, start_session
 from twostep.web.pages.routing import PageRoute, safe_next
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+SSO_RETURN = "/sso/return"
 
 TextField = Annotated[str, Form()]
 
@@ -35,8 +36,10 @@ def step_up_values(
 ) -> dict[str, object]:
     backup = backup_codes.backup_status(state.ctx, principal) if principal.two_factor else None
     backup_allowed = backup is not None and backup.remaining > 0
+    target = safe_next(next_url)
     return {
-        "next": safe_next(next_url),
+        "next": target,
+        "for_app": target.startswith(SSO_RETURN),  # an app's access rule asked, not a change
         "has_device": principal.two_factor,
         "backup_allowed": backup_allowed,
         "method": "backup" if method == "backup" and backup_allowed else "totp",
