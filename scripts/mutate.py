@@ -56,8 +56,8 @@ S = "src/twostep/"
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "replay-step-guard-dropped", "4.1", S + "store/devices.py",
-        "            (totp_devices.c.last_used_step.is_(None)) | "
-        "(totp_devices.c.last_used_step < step),\n",
+        "        totp_devices.c.last_used_step.is_(None)\n"
+        '        | (totp_devices.c.last_used_step < bindparam("step", type_=Integer)),\n',
         "",
         ("tests/store/test_devices.py", "tests/services/test_login.py"),
     ),
@@ -81,32 +81,28 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "factor-failure-not-counted", "4.3", S + "services/factors.py",
-        "    state = attempt.state  # the failure was counted when the attempt was reserved\n",
-        "    lockout.succeed(tx, key)  # the reservation is handed back\n"
-        "    state = attempt.state\n",
+        "    attempt = lockout.reserve(tx, key, at, policy)  # count the failure (§4.3)\n",
+        "    attempt = lockout.reserve(tx, key, at, policy)\n"
+        "    lockout.succeed(tx, key)  # the failure is forgotten at once\n",
         ("tests/services/test_login.py", "tests/services/test_step_up.py"),
     ),
     Mutant(
         "factor-lock-ignored", "4.3", S + "services/factors.py",
-        "    if not attempt.allowed:\n        audit.record(",
-        "    if False:\n        audit.record(",
+        "    if state.failures(at) >= policy.threshold:  # locked, or at a lowered threshold\n",
+        "    if False:\n",
         ("tests/services/test_login.py", "tests/services/test_step_up.py"),
     ),
     Mutant(
         "enroll-failure-not-counted", "4.3", S + "services/enrollment.py",
-        "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
+        "            if attempt.is_last:\n                raise Refusal(attempt.refusal(at))\n",
         "            lockout.succeed(tx, key)  # the reservation is handed back\n"
-        "            error = attempt.refusal(at) if attempt.is_last else InvalidCode()\n",
+        "            if attempt.is_last:\n                raise Refusal(attempt.refusal(at))\n",
         ("tests/services/test_enrollment.py",),
     ),
     Mutant(
         "enroll-lock-ignored", "4.3", S + "services/enrollment.py",
-        "        if attempt.allowed:\n            secret = decrypt_secret(ctx, device)\n"
-        "            step = ctx.provider.verify(secret, code, at=at.timestamp())\n"
-        "        if not attempt.allowed:\n",
-        "        if True:\n            secret = decrypt_secret(ctx, device)\n"
-        "            step = ctx.provider.verify(secret, code, at=at.timestamp())\n"
-        "        if False:\n",
+        "        if not attempt.allowed:\n            raise Refusal(attempt.refusal(at))\n",
+        "        if False:\n            raise Refusal(attempt.refusal(at))\n",
         ("tests/services/test_enrollment.py",),
     ),
     Mutant(
@@ -168,8 +164,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "reset-skips-second-factor", "4.8", S + "services/reset.py",
-        "            if devices.count_active(tx, user.id):\n",
-        "            if False:\n",
+        "    return user.email_verified_at is not None and devices.count_active(tx, user.id) > 0\n",
+        "    return False\n",
         ("tests/services/test_reset.py",),
     ),
     Mutant(
@@ -221,9 +217,9 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/integrations/test_policy.py",),
     ),
     Mutant(
-        "dev-provider-in-production", "4.14", S + "config.py",
-        '            if self.otp_provider == "dev":\n',
-        "            if False:\n",
+        "dev-provider-in-production", "4.14", S + "settings_rules.py",
+        '    if settings.otp_provider.strip() == "dev":\n',
+        "    if False:\n",
         ("tests/test_config.py",),
     ),
 )
