@@ -106,7 +106,9 @@ def test_passkey_and_remembered_browser_journey(
     page.goto(f"{url}/step-up?next=/account/backup-codes")
     shoot(page, screenshots, "step-up-security-key")
     page.get_by_role("button", name="Use your security key").click()
-    expect(page).to_have_url(re.compile(r"/account/backup-codes"))
+    # Anchored: the step-up page's own address carries ``next=/account/backup-codes``.
+    expect(page).to_have_url(re.compile(r"/account/backup-codes$"))
+    expect(page.locator("h1")).to_have_text("Make new backup codes?")
 
     # Password, then the key at the code step, ticking "don't ask on this browser".
     sign_out(page, url)
