@@ -7,18 +7,19 @@ must be timezone-aware, because a naive one would silently be read as local time
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
 from twostep.errors import ConfigurationError, KeyringError
 from twostep.security.keyring import Keyring
 from twostep.security.secret import SecretBytes
+from twostep.security.tokens import compact
 from twostep.security.tokens.claims import (
     FULL_PURPOSE,
     REGISTERED_CLAIMS,
@@ -63,6 +64,7 @@ class TokenSigner:
         self.algorithm, self.kid, self.keys = algorithm, kid, keys
         self.issuer, self.audience, self.ttl_seconds = issuer, audience, ttl_seconds
         self._private_key = private_key
+        self._header = compact.json_segment({"alg": algorithm, "kid": kid, "typ": TOKEN_TYPE})
 
     def __repr__(self) -> str:
         return f"TokenSigner(algorithm={self.algorithm!r}, kid={self.kid!r}, iss={self.issuer!r})"
@@ -152,8 +154,8 @@ class TokenSigner:
             payload["elevated_until"] = _timestamp("elevated_until", elevated_until)
         if role is not None:
             payload["role"] = role
-        headers = {"kid": self.kid, "typ": TOKEN_TYPE}
-        token = jwt.encode(payload, self._private_key, algorithm=self.algorithm, headers=headers)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        token = compact.sign(self.algorithm, self._private_key, self._header, body)
         return IssuedToken(token=token, expires_in=self.ttl_seconds, jti=jti)
 
     def jwks(self) -> dict[str, Any]:
