@@ -14,6 +14,7 @@ from twostep.errors import (
     ElevationRequired,
     EnrollmentRequired,
     Forbidden,
+    InvalidToken,
     MissingClaim,
     NotFound,
     Unauthenticated,
@@ -91,14 +92,53 @@ def start(
     return IssuedSession(session, token, user)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """The session and user a verified access token names, not read yet.
+
+    A hot path reads them with :func:`read_live` inside the transaction that acts, rather
+    than in a transaction of their own (:func:`resolve`).
+    """
+
+    session_id: str
+    user_id: str
+
+
 def resolve(ctx: Context, session_id: str) -> Principal:
     """The live session ``session_id`` and its active user, or :class:`Unauthenticated`."""
     at = ctx.clock.now()
     with ctx.db.transaction(readonly=True) as tx:
-        principal = principals.get_live(tx, session_id, at)
+        principal = _live(principals.get_live(tx, session_id, at))
+    touch_if_stale(ctx, principal, at)
+    return principal
+
+
+def resolve_holder(ctx: Context, holder: TokenHolder) -> Principal:
+    """:func:`resolve` for a verified token: its session, held by the token's subject."""
+    principal = resolve(ctx, holder.session_id)
+    if principal.user.id != holder.user_id:
+        raise InvalidToken()
+    return principal
+
+
+def read_live(tx: Tx, holder: TokenHolder, at: datetime) -> Principal:
+    """:func:`resolve` inside a write transaction ``tx`` (the activity stamp included).
+
+    The session must still be live and belong to the token's subject (else
+    :class:`InvalidToken`: the token names a session of someone else).
+    """
+    principal = _live(principals.get_live(tx, holder.session_id, at))
+    if principal.user.id != holder.user_id:
+        raise InvalidToken()
+    seen = principal.session.last_seen_at
+    if seen is None or at - seen >= TOUCH_INTERVAL:
+        store.touch(tx, principal.session.id, at)
+    return principal
+
+
+def _live(principal: Principal | None) -> Principal:
     if principal is None or not principal.user.is_active:
         raise Unauthenticated()
-    touch_if_stale(ctx, principal, at)
     return principal
 
 

@@ -42,11 +42,12 @@ class Elevated:
     elevated_until: datetime
     expires_in: int
     session: sessions.UserSession
+    user: sessions.User
 
 
 def step_up(
     ctx: Context,
-    principal: sessions.Principal,
+    caller: sessions.Principal | sessions.TokenHolder,
     origin: Origin,
     *,
     code: str | None = None,
@@ -62,24 +63,34 @@ def step_up(
     factors raise ``InvalidCode`` / ``InvalidCredentials`` / ``TooManyAttempts`` after the
     failure is committed. ``webauthn`` is a security key's answer to the session's own
     challenge (:func:`twostep.services.assertions.elevate_options`).
+
+    ``caller`` is a session already read, or the :class:`~sessions.TokenHolder` of a verified
+    access token: its session is then read inside the step-up's own transaction, so a
+    step-up with a code is one transaction from the first read to the audit row.
     """
-    sessions.require_full(principal)
     given = [value is not None for value in (code, backup_code, password, webauthn)]
     if sum(given) != 1:
         raise InvalidInput("code", "Send one of a code, a backup code or your password.")
     if password is not None:
+        principal = caller
+        if isinstance(principal, sessions.TokenHolder):
+            principal = sessions.resolve_holder(ctx, principal)
+        sessions.require_full(principal)
         return _with_password(ctx, principal, password, origin)
-    if not principal.two_factor:
-        raise EnrollmentRequired("Set up an authenticator app before confirming with a code.")
     at = ctx.clock.now()
-    user = principal.user
     with ctx.db.transaction() as tx:  # a device removed since the principal was read: no match
+        principal = caller
+        if isinstance(principal, sessions.TokenHolder):
+            principal = sessions.read_live(tx, principal, at)
+        sessions.require_full(principal)
+        if not principal.two_factor:
+            raise EnrollmentRequired("Set up an authenticator app before confirming with a code.")
         if webauthn is not None:  # a key answers the challenge of POST /auth/elevate/options
             proof = assertions.check_step_up(tx, ctx, principal, webauthn, at, origin)
         else:
             proof = factors.check(
-                tx, ctx, user, code=code, backup_code=backup_code, at=at, origin=origin,
-                purpose="elevate",
+                tx, ctx, principal.user, code=code, backup_code=backup_code, at=at,
+                origin=origin, purpose="elevate",
             )  # fmt: skip
         return _elevate(tx, ctx, principal, proof.method, at, origin)
 
@@ -137,4 +148,4 @@ def _elevate(
         tx, "session.elevated", "success", at=at, origin=origin, user_id=principal.user.id,
         details={"session_id": principal.session.id, "method": method, "minutes": minutes},
     )  # fmt: skip
-    return Elevated(until, minutes * 60, session)
+    return Elevated(until, minutes * 60, session, principal.user)

@@ -20,7 +20,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from twostep.errors import (
-    InvalidToken,
     TooManyAttempts,
     TwostepError,
     Unauthenticated,
@@ -107,15 +106,18 @@ async def get_claims(
 
 Claims = Annotated[AccessClaims, Depends(get_claims)]
 """A verified access token whose session is not read yet: for an ``async`` endpoint that reads
-it with :func:`principal_of` inside its one thread hand-off (the verify hot path)."""
+it with :func:`principal_of`, or hands :func:`holder_of` to a service that reads it inside its own
+transaction, within its one thread hand-off (the verify hot path)."""
+
+
+def holder_of(claims: AccessClaims) -> sessions.TokenHolder:
+    """The session and user verified ``claims`` name (nothing read yet)."""
+    return sessions.TokenHolder(session_id=claims.sid, user_id=claims.sub)
 
 
 def principal_of(state: WebState, claims: AccessClaims) -> sessions.Principal:
     """The caller behind verified ``claims`` whose session is still live (reads the database)."""
-    principal = sessions.resolve(state.ctx, claims.sid)
-    if principal.user.id != claims.sub:
-        raise InvalidToken()
-    return principal
+    return sessions.resolve_holder(state.ctx, holder_of(claims))
 
 
 def get_principal(state: State, claims: Claims) -> sessions.Principal:

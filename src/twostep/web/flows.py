@@ -133,7 +133,7 @@ def verify_address_code(state: WebState, origin: Origin, email: str, code: str) 
 def step_up_session(
     state: WebState,
     origin: Origin,
-    principal: sessions.Principal,
+    caller: sessions.Principal | sessions.TokenHolder,
     *,
     code: str | None = None,
     backup_code: str | None = None,
@@ -141,12 +141,13 @@ def step_up_session(
     webauthn: Mapping[str, Any] | None = None,
 ) -> step_up.Elevated:
     """Elevate the caller's session with one fresh factor."""
-    _limit(state, "elevate", origin, principal.user.id)
+    user_id = caller.user.id if isinstance(caller, sessions.Principal) else caller.user_id
+    _limit(state, "elevate", origin, user_id)
     if password is not None:
-        return step_up.step_up(state.ctx, principal, origin, password=password)
+        return step_up.step_up(state.ctx, caller, origin, password=password)
     with state.count("elevate"):
         return step_up.step_up(
-            state.ctx, principal, origin, code=code, backup_code=backup_code, webauthn=webauthn
+            state.ctx, caller, origin, code=code, backup_code=backup_code, webauthn=webauthn
         )
 
 

@@ -15,7 +15,7 @@ from twostep.web.deps import (
     OptionalPrincipal,
     RequestOrigin,
     State,
-    principal_of,
+    holder_of,
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=ApiRoute, responses=EDGE_ERRORS)
@@ -141,13 +141,12 @@ async def elevate(
     """
 
     def step_up() -> schemas.ElevationResponse:  # the verify hot path: one thread hand-off
-        principal = principal_of(state, claims)  # a full session: the service checks it
-        granted = flows.step_up_session(
-            state, origin, principal,
+        granted = flows.step_up_session(  # reads the session in the step-up's transaction
+            state, origin, holder_of(claims),
             code=body.code, backup_code=body.backup_code, password=body.password,
             webauthn=body.webauthn.as_json() if body.webauthn is not None else None,
         )  # fmt: skip
-        token = state.tokens.issue(principal.user, granted.session)
+        token = state.tokens.issue(granted.user, granted.session)
         return schemas.ElevationResponse(
             access_token=token.token,
             expires_in=granted.expires_in,
