@@ -496,11 +496,11 @@ class Meter:
 
 PROFILE_BUCKETS = (  # first match from the innermost frame outwards names a sample's bucket
     ("argon2 (password hash)", ("argon2/", "passwords.py")),
-    ("JWT sign/verify (PyJWT, Ed25519)", ("jwt/", "security/tokens/")),
+    ("access tokens (compact JWS, Ed25519)", ("jwt/", "security/tokens/")),
     ("AES-GCM open, TOTP verify", ("twostep/otp/", "keyring.py")),
     ("database call (driver, SQLite lock, PG wait)", ("do_execute", "psycopg/", "_pool/")),
     ("SQLAlchemy (compile, rows, pool)", ("sqlalchemy/",)),
-    ("rate limiter (limits)", ("limits/",)),
+    ("rate limiter", ("limits/", "web/ratelimit.py")),
     ("metrics (prometheus_client)", ("prometheus_client/",)),
     ("logging (access log)", ("logging/",)),
     ("pydantic (validation, serialisation)", ("pydantic", "fastapi/encoders", "_compat")),

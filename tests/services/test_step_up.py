@@ -18,6 +18,7 @@ from twostep.errors import (
     InvalidCode,
     InvalidCredentials,
     InvalidInput,
+    InvalidToken,
     TooManyAttempts,
     Unauthenticated,
 )
@@ -192,6 +193,64 @@ def test_a_revoked_session_is_not_elevated_and_keeps_the_code(
     with pytest.raises(Unauthenticated):
         step_up.step_up(ctx, principal, ORIGIN, code=code)
     step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, code=code)  # not spent
+
+
+def _holder(principal: sessions.Principal) -> sessions.TokenHolder:
+    return sessions.TokenHolder(session_id=principal.session.id, user_id=principal.user.id)
+
+
+def test_a_token_holder_is_read_and_elevated_in_one_transaction(
+    ctx: Context,
+    enrolled: Enrolled,
+    clock: ManualClock,
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    principal = principal_for(enrolled.user)
+    assert not principal.is_elevated(clock.now())
+    granted = step_up.step_up(ctx, _holder(principal), ORIGIN, code=code_at(enrolled.secret, clock))
+    assert granted.user.id == enrolled.user.id
+    assert granted.session.id == principal.session.id
+    assert sessions.resolve(ctx, principal.session.id).is_elevated(clock.now())
+
+
+def test_a_token_holder_whose_session_was_revoked_keeps_the_code(
+    ctx: Context,
+    enrolled: Enrolled,
+    clock: ManualClock,
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    principal = principal_for(enrolled.user)
+    with ctx.db.transaction() as tx:
+        session_store.revoke(tx, principal.session.id, clock.now())
+    code = code_at(enrolled.secret, clock)
+    with pytest.raises(Unauthenticated):
+        step_up.step_up(ctx, _holder(principal), ORIGIN, code=code)
+    step_up.step_up(ctx, _holder(principal_for(enrolled.user)), ORIGIN, code=code)  # not spent
+
+
+def test_a_token_naming_another_users_session_is_refused(
+    ctx: Context,
+    enrolled: Enrolled,
+    clock: ManualClock,
+    make_user: Callable[..., users.User],
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    mine = principal_for(enrolled.user)
+    other = make_user("mallory@example.com")
+    forged = sessions.TokenHolder(session_id=mine.session.id, user_id=other.id)
+    with pytest.raises(InvalidToken):
+        step_up.step_up(ctx, forged, ORIGIN, code=code_at(enrolled.secret, clock))
+    assert not sessions.resolve(ctx, mine.session.id).is_elevated(clock.now())
+
+
+def test_a_token_holder_steps_up_with_a_password_when_it_has_no_factor(
+    ctx: Context,
+    make_user: Callable[..., users.User],
+    principal_for: Callable[[users.User], sessions.Principal],
+) -> None:
+    principal = principal_for(make_user())
+    granted = step_up.step_up(ctx, _holder(principal), ORIGIN, password=PASSWORD)
+    assert granted.session.amr[-1] == "pwd"
 
 
 def test_audit_rows_hold_no_code(
