@@ -115,23 +115,13 @@ def resolve(ctx: Context, session_id: str) -> Principal:
 
 def resolve_holder(ctx: Context, holder: TokenHolder) -> Principal:
     """:func:`resolve` for a verified token: its session, held by the token's subject."""
-    principal = resolve(ctx, holder.session_id)
-    if principal.user.id != holder.user_id:
-        raise InvalidToken()
-    return principal
+    return _held_by(resolve(ctx, holder.session_id), holder)
 
 
 def read_live(tx: Tx, holder: TokenHolder, at: datetime) -> Principal:
-    """:func:`resolve` inside a write transaction ``tx`` (the activity stamp included).
-
-    The session must still be live and belong to the token's subject (else
-    :class:`InvalidToken`: the token names a session of someone else).
-    """
-    principal = _live(principals.get_live(tx, holder.session_id, at))
-    if principal.user.id != holder.user_id:
-        raise InvalidToken()
-    seen = principal.session.last_seen_at
-    if seen is None or at - seen >= TOUCH_INTERVAL:
+    """:func:`resolve_holder` inside a write transaction ``tx``, activity stamp included."""
+    principal = _held_by(_live(principals.get_live(tx, holder.session_id, at)), holder)
+    if _stale(principal, at):
         store.touch(tx, principal.session.id, at)
     return principal
 
@@ -142,10 +132,21 @@ def _live(principal: Principal | None) -> Principal:
     return principal
 
 
+def _held_by(principal: Principal, holder: TokenHolder) -> Principal:
+    """A token naming someone else's session is forged or crossed: :class:`InvalidToken`."""
+    if principal.user.id != holder.user_id:
+        raise InvalidToken()
+    return principal
+
+
+def _stale(principal: Principal, at: datetime) -> bool:
+    seen = principal.session.last_seen_at
+    return seen is None or at - seen >= TOUCH_INTERVAL
+
+
 def touch_if_stale(ctx: Context, principal: Principal, at: datetime) -> None:
     """Record activity, at most one write per session per :data:`TOUCH_INTERVAL`."""
-    seen = principal.session.last_seen_at
-    if seen is None or at - seen >= TOUCH_INTERVAL:
+    if _stale(principal, at):
         with ctx.db.transaction() as tx:
             store.touch(tx, principal.session.id, at)
 
