@@ -66,6 +66,7 @@ BAD_VALUES: dict[str, str] = {
     "database_url": "mysql://db.example.test/twostep",
     "public_url": "auth.example.test",
     "port": "80800",
+    "workers": "0",
     "mail_from": "no address here",
     "issuer": "   ",
     "token_algorithm": "RS256",
@@ -313,3 +314,13 @@ def test_request_threads_default_to_the_database(tmp_path: Path) -> None:
     postgres = "postgresql://twostep@db.example.test/twostep"
     assert Settings(data_dir=tmp_path, database_url=postgres).threads == 16
     assert Settings(data_dir=tmp_path, database_url=postgres, request_threads=8).threads == 8
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "slots"), [(2, 1, 2), (2, 2, 1), (8, 3, 2), (1, 4, 1)]
+)
+def test_each_worker_hashes_its_share_of_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int, workers: int, slots: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert Settings(data_dir=tmp_path, workers=workers).hash_slots == slots

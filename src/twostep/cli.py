@@ -83,7 +83,9 @@ def server_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default TWOSTEP_WORKERS, 1).")
+    ] = None,
     allow_remote_dev: Annotated[
         bool,
         typer.Option(
@@ -104,12 +106,15 @@ def serve(
         chosen["port"] = port
     if allow_remote_dev:
         chosen["allow_remote_dev"] = True
+    if workers:
+        chosen["workers"] = workers
     served = settings(**chosen)  # refuses development beyond loopback unless allowed
     bind_host, bind_port = served.host, served.port
     # The workers read their settings from the environment: hand them what was chosen here,
     # so development links (built from host and port) point at this server.
     os.environ["TWOSTEP_HOST"] = bind_host
     os.environ["TWOSTEP_PORT"] = str(bind_port)
+    os.environ["TWOSTEP_WORKERS"] = str(served.workers)  # each sizes its share of the cores
     if allow_remote_dev:
         os.environ["TWOSTEP_ALLOW_REMOTE_DEV"] = "true"
     served.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -120,7 +125,7 @@ def serve(
     typer.echo(banner(served, bind_host, bind_port))
     if served.is_development and not is_loopback(bind_host):
         typer.echo(f"warning: the dev mailbox is reachable from {bind_host}", err=True)
-    uvicorn.run(**server_options(bind_host, bind_port, workers))
+    uvicorn.run(**server_options(bind_host, bind_port, served.workers))
 
 
 def banner(settings: Settings, host: str, port: int) -> str:

@@ -13,6 +13,7 @@ field's ``description`` is also the README's configuration table (:func:`setting
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -78,6 +79,15 @@ class Settings(BaseSettings):
     )
     port: int = Field(
         default=8000, ge=1, le=65535, description="Port `twostep serve` binds.", examples=[8000]
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes `twostep serve` starts (`--workers` sets it). Password "
+        "hashes run at most one per CPU core across them, each process taking its share, so "
+        "a storm of sign-ins queues instead of starving the event loops.",
+        examples=[2],
     )
     allow_remote_dev: bool = Field(
         default=False,
@@ -324,6 +334,15 @@ class Settings(BaseSettings):
         if self.request_threads is not None:
             return self.request_threads
         return 4 if self.resolved_database_url.startswith("sqlite") else 16
+
+    @property
+    def hash_slots(self) -> int:
+        """Password hashes one process runs at once: its share of the usable cores (≥ 1)."""
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+        return max(1, cores // self.workers)
 
     @property
     def resolved_database_url(self) -> str:

@@ -135,3 +135,33 @@ def test_dummy_hash_is_computed_once_across_threads() -> None:
 
 def test_repr_shows_parameters_only(hasher: PasswordHasher) -> None:
     assert repr(hasher) == "PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1)"
+
+
+def test_password_hashes_wait_for_a_free_slot() -> None:
+    hasher = PasswordHasher(concurrency=1)
+    inside, release = threading.Event(), threading.Event()
+    entered: list[str] = []
+    real = hasher._hasher
+
+    class Held:  # the real argon2 hasher, but the first hash waits to be released
+        def hash(self, password: bytes) -> str:
+            entered.append(password.decode())
+            if password == b"first":
+                inside.set()
+                release.wait()
+            return real.hash(password)
+
+    hasher._hasher = Held()  # type: ignore[assignment]
+    first = threading.Thread(target=hasher.hash, args=("first",))
+    first.start()
+    inside.wait()
+    second = threading.Thread(target=hasher.hash, args=("second",))
+    second.start()
+    try:
+        second.join(timeout=0.2)  # it cannot enter: the one slot is taken
+        assert entered == ["first"] and second.is_alive()
+    finally:
+        release.set()
+        first.join()
+        second.join()
+    assert entered == ["first", "second"]

@@ -17,7 +17,8 @@ Invariants:
 
 Hashing is CPU-bound by design (tens of milliseconds); callers on an event loop run it in a
 worker thread. At most one hash per CPU core runs at a time in a process (the others wait
-their turn), so a storm of logins queues instead of starving everything else of CPU.
+their turn; a server of several processes gives each its share of the cores), so a storm of
+logins queues instead of starving everything else of CPU.
 """
 
 from __future__ import annotations
@@ -60,8 +61,12 @@ class PasswordHasher:
         parallelism: int = MIN_PARALLELISM,
         hash_len: int = 32,
         salt_len: int = 16,
+        concurrency: int | None = None,
     ) -> None:
-        """Raise :class:`ConfigurationError` for any parameter below the minimum."""
+        """Raise :class:`ConfigurationError` for any parameter below the minimum.
+
+        ``concurrency`` hashes run at once (default: one per CPU core); more callers wait.
+        """
         minimums = {
             "memory_cost": (memory_cost, MIN_MEMORY_KIB),
             "time_cost": (time_cost, MIN_TIME_COST),
@@ -85,7 +90,7 @@ class PasswordHasher:
         )
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+        self._slots = threading.BoundedSemaphore(max(1, concurrency or os.cpu_count() or 1))
 
     def __repr__(self) -> str:
         p = self._hasher

@@ -307,7 +307,7 @@ def build_context(
         settings=settings,
         clock=clock,
         keyring=keyring or load_keyring(settings),
-        passwords=passwords or PasswordHasher(),
+        passwords=passwords or PasswordHasher(concurrency=settings.hash_slots),
         mailer=mailer or build_mailer(settings, clock),
         messages=message_factory(settings),
         provider=load_provider(
