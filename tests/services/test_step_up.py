@@ -180,21 +180,6 @@ def test_an_enrollment_only_session_cannot_elevate(
         step_up.step_up(ctx, limited, ORIGIN, code=code_at(enrolled.secret, clock))
 
 
-def test_a_revoked_session_is_not_elevated_and_keeps_the_code(
-    ctx: Context,
-    enrolled: Enrolled,
-    clock: ManualClock,
-    principal_for: Callable[[users.User], sessions.Principal],
-) -> None:
-    principal = principal_for(enrolled.user)
-    with ctx.db.transaction() as tx:
-        session_store.revoke(tx, principal.session.id, clock.now())
-    code = code_at(enrolled.secret, clock)
-    with pytest.raises(Unauthenticated):
-        step_up.step_up(ctx, principal, ORIGIN, code=code)
-    step_up.step_up(ctx, principal_for(enrolled.user), ORIGIN, code=code)  # not spent
-
-
 def _holder(principal: sessions.Principal) -> sessions.TokenHolder:
     return sessions.TokenHolder(session_id=principal.session.id, user_id=principal.user.id)
 
@@ -213,19 +198,24 @@ def test_a_token_holder_is_read_and_elevated_in_one_transaction(
     assert sessions.resolve(ctx, principal.session.id).is_elevated(clock.now())
 
 
-def test_a_token_holder_whose_session_was_revoked_keeps_the_code(
+@pytest.mark.parametrize("by_token", [False, True], ids=["principal", "token-holder"])
+def test_a_revoked_session_is_not_elevated_and_keeps_the_code(
     ctx: Context,
     enrolled: Enrolled,
     clock: ManualClock,
     principal_for: Callable[[users.User], sessions.Principal],
+    by_token: bool,
 ) -> None:
+    def caller(principal: sessions.Principal) -> sessions.Principal | sessions.TokenHolder:
+        return _holder(principal) if by_token else principal
+
     principal = principal_for(enrolled.user)
     with ctx.db.transaction() as tx:
         session_store.revoke(tx, principal.session.id, clock.now())
     code = code_at(enrolled.secret, clock)
     with pytest.raises(Unauthenticated):
-        step_up.step_up(ctx, _holder(principal), ORIGIN, code=code)
-    step_up.step_up(ctx, _holder(principal_for(enrolled.user)), ORIGIN, code=code)  # not spent
+        step_up.step_up(ctx, caller(principal), ORIGIN, code=code)
+    step_up.step_up(ctx, caller(principal_for(enrolled.user)), ORIGIN, code=code)  # not spent
 
 
 def test_a_token_naming_another_users_session_is_refused(
