@@ -193,6 +193,18 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/services/test_refresh.py",),
     ),
     Mutant(
+        "token-subject-not-bound-to-session", "4.9", S + "services/sessions.py",
+        "    if principal.user.id != holder.user_id:\n        raise InvalidToken()",
+        "    if False:\n        raise InvalidToken()",
+        ("tests/services/test_step_up.py",),
+    ),
+    Mutant(
+        "token-algorithm-chosen-by-header", "4.9", S + "security/tokens/verifier.py",
+        "        if key.algorithm != alg:",
+        "        if False:",
+        ("tests/security/tokens/test_verifier.py", "tests/security/tokens/test_compact.py"),
+    ),
+    Mutant(
         "email-code-attempts-unlimited", "4.10", S + "services/email_codes.py",
         "if attempts is None or attempts > MAX_ATTEMPTS:",
         "if attempts is None:",
