@@ -77,7 +77,8 @@ class RateLimits:
         self._per_account = settings.account_rate_per_minute
         self._now = now
         self._counts = WindowCounts(now=now)
-        self._items: dict[int, RateLimitItemPerMinute] = {}
+        limits = (self._per_ip, self._per_account)
+        self._items = {limit: RateLimitItemPerMinute(limit) for limit in limits}  # built once
         self._storage = storage_from_string(settings.redis_url) if settings.redis_url else None
         self._shared = (
             SlidingWindowCounterRateLimiter(self._storage) if self._storage is not None else None
@@ -99,7 +100,7 @@ class RateLimits:
         if self._shared is None:
             wait = self._counts.hit(f"{namespace}/{key}", limit)
         else:
-            item = self._items.setdefault(limit, RateLimitItemPerMinute(limit))
+            item = self._items[limit]
             wait = 0
             if not self._shared.hit(item, namespace, key):
                 reset_at = self._shared.get_window_stats(item, namespace, key).reset_time
